@@ -1,0 +1,1 @@
+"""billdrop: billing and payout exports in, closing documents out."""

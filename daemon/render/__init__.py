@@ -1,0 +1,1 @@
+"""Renderers: document plans to bytes, deterministic (`now` is passed in)."""
