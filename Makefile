@@ -1,0 +1,37 @@
+# billdrop: `make demo` and `make test` set everything up from nothing (venv, Python and Debian packages).
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed-stamp
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTHON  ?= python3
+
+.PHONY: demo test bench sysdeps clean
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory sysdeps
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# WeasyPrint needs pango; the forms use DejaVu Sans.
+sysdeps:
+	@if ! ldconfig -p | grep -q 'libpangoft2-1.0' || ! fc-list 2>/dev/null | grep -q 'DejaVu Sans'; then \
+		echo "installing pango and DejaVu fonts for WeasyPrint"; \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0 \
+			libharfbuzz-subset0 fontconfig fonts-dejavu-core; \
+	fi
+
+demo: $(STAMP)
+	rm -rf demo
+	$(VENV)/bin/billdrop demo demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench.py
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache .hypothesis

@@ -1,0 +1,123 @@
+"""Command line: init | run | process | check | demo (shell)."""
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from daemon.config import ConfigError, builtin_dir, load_settings, resource_dir
+from daemon.core.reading import FileError, read_table
+from daemon.core.report import FileReport
+from daemon.core.schema import parse_schema
+from daemon.core.validation import validate_table
+from daemon.log import configure_logging
+from daemon.service import run_once, serve
+from daemon.workspace import Workspace
+
+EXIT_OK, EXIT_QUARANTINED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="billdrop", description="Billing exports in, closing documents out.")
+    parser.add_argument("--log-level", default="info")
+    sub = parser.add_subparsers(dest="command", required=True)
+    init = sub.add_parser("init", help="create a workspace with a commented billdrop.toml")
+    init.add_argument("dir", type=Path)
+    for name, text in (("run", "watch the inboxes (the daemon)"), ("process", "process the inboxes now and exit")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("-w", "--workspace", type=Path, required=True)
+    check = sub.add_parser("check", help="validate one file and print the report; changes nothing")
+    check.add_argument("file", type=Path)
+    check.add_argument("--source", required=True, help="source name (its schema), e.g. charges")
+    check.add_argument("-w", "--workspace", type=Path, help="workspace whose config maps the source to a schema")
+    demo = sub.add_parser("demo", help="init a workspace, drop the samples in, process them")
+    demo.add_argument("dir", type=Path, nargs="?", default=Path("demo"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_OK if exc.code == 0 else EXIT_USAGE
+    configure_logging(args.log_level)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print(f"billdrop: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def init_workspace(root: Path) -> Workspace:
+    ws = Workspace(root.resolve())
+    ws.root.mkdir(parents=True, exist_ok=True)
+    if not ws.config_path.exists():
+        shutil.copyfile(builtin_dir("templates") / "billdrop.toml", ws.config_path)
+    ws.create(list(load_settings(ws.root).sources))
+    return ws
+
+
+def _init(args: argparse.Namespace) -> int:
+    ws = init_workspace(args.dir)
+    print(f"workspace ready: {ws.root}\nedit {ws.config_path}, then: billdrop run -w {ws.root}")
+    return EXIT_OK
+
+
+def _process(args: argparse.Namespace) -> int:
+    ws = Workspace(args.workspace.resolve())
+    return run_once(ws, load_settings(ws.root))
+
+
+def _run(args: argparse.Namespace) -> int:
+    ws = Workspace(args.workspace.resolve())
+    settings = load_settings(ws.root)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return serve(ws, settings, stop)
+
+
+def _check(args: argparse.Namespace) -> int:
+    schema_name = args.source
+    root = args.workspace.resolve() if args.workspace else Path.cwd()
+    if args.workspace:
+        sources = load_settings(root).sources
+        if args.source not in sources:
+            raise ConfigError(f"unknown source {args.source!r}; the config has {', '.join(sources)}")
+        schema_name = sources[args.source].schema_name
+    schema_path = resource_dir(root, "inbox_schemas") / f"{schema_name}.toml"
+    if not schema_path.is_file():
+        raise ConfigError(f"no schema {schema_path}")
+    schema = parse_schema(schema_path.read_text(encoding="utf-8"), schema_name)
+    table = read_table(args.file.read_bytes(), args.file.name, schema)
+    if isinstance(table, FileError):
+        report = FileReport.for_file(args.file.name, args.source, table.reason)
+    else:
+        validated = validate_table(table, schema)
+        report = FileReport.for_rows(args.file.name, args.source, list(validated.errors))
+        print(f"{args.file.name}: {len(validated.records)} rows", file=sys.stderr)
+    print(report.as_text())
+    return EXIT_OK if report.total_errors == 0 else EXIT_QUARANTINED
+
+
+def _demo(args: argparse.Namespace) -> int:
+    ws = init_workspace(args.dir)
+    samples = builtin_dir("samples")
+    for sample in sorted((samples / "charges").iterdir()):
+        shutil.copy2(sample, ws.inbox("charges") / sample.name)
+    code = run_once(ws, load_settings(ws.root))
+    print(
+        f"\nDemo workspace: {ws.root}\n"
+        f"  1C exchange files: {ws.outbox('1c')}\n"
+        f"  PDFs per client:   {ws.root / 'documents'}\n"
+        f"  mails (.eml):      {ws.mail_dir}\n"
+        f"  originals:         {ws.root / 'archive'}\n"
+        f"  rejected files:    {ws.root / 'quarantine'}"
+    )
+    return code
+
+
+COMMANDS = {"init": _init, "run": _run, "process": _process, "check": _check, "demo": _demo}

@@ -1,0 +1,357 @@
+"""SQLite state: files seen, counterparties, contracts, documents, number sequences, mail queue (shell).
+
+One file's changes are committed in one transaction (`BEGIN IMMEDIATE` from reading the ledger to
+the commit), so numbers stay gapless and a crash leaves either all of a file or none of it.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from daemon.core.documents import (
+    Document,
+    DocumentKind,
+    DocumentLine,
+    DocumentPlan,
+    IssuedDocument,
+    Ledger,
+    line_fingerprint,
+)
+from daemon.core.money import VatRate
+from daemon.core.records import BankAccount, Contract, Counterparty, LegalForm
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    sha256 TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    name TEXT NOT NULL,
+    outcome TEXT NOT NULL,          -- committed | done | quarantined
+    rows INTEGER NOT NULL DEFAULT 0,
+    documents INTEGER NOT NULL DEFAULT 0,
+    committed_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS counterparties (
+    inn TEXT PRIMARY KEY,
+    card TEXT NOT NULL,             -- JSON of Counterparty
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS contracts (
+    number TEXT NOT NULL,
+    inn TEXT NOT NULL,
+    account TEXT NOT NULL,
+    date TEXT,
+    PRIMARY KEY (number, inn)
+);
+CREATE TABLE IF NOT EXISTS sequences (
+    kind TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    last INTEGER NOT NULL,
+    PRIMARY KEY (kind, scope)
+);
+CREATE TABLE IF NOT EXISTS documents (
+    kind TEXT NOT NULL,
+    number TEXT NOT NULL,
+    date TEXT NOT NULL,
+    inn TEXT NOT NULL,
+    contract TEXT NOT NULL,
+    period_start TEXT NOT NULL,
+    period_end TEXT NOT NULL,
+    total TEXT NOT NULL,
+    due_date TEXT,
+    fingerprint TEXT NOT NULL,
+    file_sha256 TEXT NOT NULL REFERENCES files(sha256),
+    position INTEGER NOT NULL,      -- order within its file
+    payload TEXT NOT NULL,          -- JSON of Document: outputs are re-rendered from it after a crash
+    PRIMARY KEY (kind, number)
+);
+CREATE INDEX IF NOT EXISTS documents_by_contract ON documents(kind, contract, period_start);
+CREATE TABLE IF NOT EXISTS mail_jobs (
+    id INTEGER PRIMARY KEY,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    recipients TEXT NOT NULL,       -- JSON list
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attachments TEXT NOT NULL,      -- JSON list of workspace-relative paths
+    status TEXT NOT NULL DEFAULT 'queued',   -- queued | sent | failed
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class MailJob:
+    """A mail to send after the commit; `dedupe_key` makes enqueueing it twice a no-op."""
+
+    dedupe_key: str
+    recipients: tuple[str, ...]
+    subject: str
+    body: str
+    attachments: tuple[str, ...]
+    message_id: str
+
+
+@dataclass(frozen=True)
+class QueuedMail:
+    id: int
+    job: MailJob
+    attempts: int
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, default=_json_default, ensure_ascii=False, sort_keys=True)
+
+
+def counterparty_from_dict(data: dict) -> Counterparty:
+    bank = data.get("bank")
+    return Counterparty(
+        **{**data, "legal_form": LegalForm(data["legal_form"]), "bank": BankAccount(**bank) if bank else None}
+    )
+
+
+def _date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def document_from_dict(data: dict) -> Document:
+    lines = tuple(
+        DocumentLine(
+            **{
+                **line,
+                "quantity": Decimal(line["quantity"]),
+                "price": Decimal(line["price"]),
+                "net": Decimal(line["net"]),
+                "vat": Decimal(line["vat"]),
+                "gross": Decimal(line["gross"]),
+                "vat_rate": VatRate(
+                    None if line["vat_rate"]["percent"] is None else Decimal(line["vat_rate"]["percent"])
+                ),
+            }
+        )
+        for line in data["lines"]
+    )
+    contract = data["contract"]
+    return Document(
+        **{
+            **data,
+            "kind": DocumentKind(data["kind"]),
+            "date": date.fromisoformat(data["date"]),
+            "period_start": date.fromisoformat(data["period_start"]),
+            "period_end": date.fromisoformat(data["period_end"]),
+            "due_date": _date(data["due_date"]),
+            "counterparty": counterparty_from_dict(data["counterparty"]),
+            "contract": Contract(**{**contract, "date": _date(contract["date"])}),
+            "lines": lines,
+        }
+    )
+
+
+class Store:
+    """The workspace's state.sqlite."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT; rolled back on any exception."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    # files -----------------------------------------------------------------------------------
+    def file_outcome(self, sha256: str) -> str | None:
+        row = self._conn.execute("SELECT outcome FROM files WHERE sha256 = ?", (sha256,)).fetchone()
+        return row[0] if row else None
+
+    def file_committed_at(self, sha256: str) -> datetime:
+        row = self._conn.execute("SELECT committed_at FROM files WHERE sha256 = ?", (sha256,)).fetchone()
+        return datetime.fromisoformat(row[0])
+
+    def finish_file(self, sha256: str, outcome: str, now: datetime) -> None:
+        self._conn.execute(
+            "UPDATE files SET outcome = ?, finished_at = ? WHERE sha256 = ?", (outcome, now.isoformat(), sha256)
+        )
+
+    def record_quarantined(self, sha256: str, source: str, name: str, rows: int, now: datetime) -> None:
+        """A rejected file is remembered only for status; dropping it again (fixed or not) retries."""
+        self._conn.execute(
+            "INSERT OR REPLACE INTO files (sha256, source, name, outcome, rows, committed_at, finished_at) "
+            "VALUES (?, ?, ?, 'quarantined', ?, ?, ?)",
+            (sha256, source, name, rows, now.isoformat(), now.isoformat()),
+        )
+
+    # ledger ----------------------------------------------------------------------------------
+    def load_ledger(self, conn: sqlite3.Connection, inns: Iterable[str], contracts: Iterable[str]) -> Ledger:
+        inns, contracts = sorted(set(inns)), sorted(set(contracts))
+        cards = {
+            inn: counterparty_from_dict(json.loads(card))
+            for inn, card in _select_in(conn, "SELECT inn, card FROM counterparties WHERE inn IN ({})", inns)
+        }
+        issued = {}
+        for kind, number, contract, start, fingerprint, total in _select_in(
+            conn,
+            "SELECT kind, number, contract, period_start, fingerprint, total FROM documents WHERE contract IN ({})",
+            contracts,
+        ):
+            doc = IssuedDocument(
+                DocumentKind(kind), number, contract, date.fromisoformat(start), fingerprint, Decimal(total)
+            )
+            issued[(doc.kind, contract, doc.period_start)] = doc
+        sequences = {
+            (DocumentKind(kind), scope): last
+            for kind, scope, last in conn.execute("SELECT kind, scope, last FROM sequences")
+        }
+        return Ledger(counterparties=cards, issued=issued, sequences=sequences)
+
+    def commit_plan(
+        self,
+        conn: sqlite3.Connection,
+        plan: DocumentPlan,
+        *,
+        sha256: str,
+        source: str,
+        name: str,
+        rows: int,
+        now: datetime,
+        mails: Sequence[MailJob],
+    ) -> None:
+        stamp = now.isoformat()
+        conn.execute(
+            "INSERT INTO files (sha256, source, name, outcome, rows, documents, committed_at) "
+            "VALUES (?, ?, ?, 'committed', ?, ?, ?) ON CONFLICT(sha256) DO UPDATE SET outcome='committed', "
+            "source=excluded.source, name=excluded.name, rows=excluded.rows, documents=excluded.documents, "
+            "committed_at=excluded.committed_at, finished_at=NULL",
+            (sha256, source, name, rows, len(plan.documents), stamp),
+        )
+        for card in plan.counterparties:
+            conn.execute(
+                "INSERT INTO counterparties (inn, card, created_at, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(inn) DO UPDATE SET card = excluded.card, updated_at = excluded.updated_at",
+                (card.inn, _dumps(asdict(card)), stamp, stamp),
+            )
+        for contract in plan.contracts:
+            conn.execute(
+                "INSERT INTO contracts (number, inn, account, date) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(number, inn) DO UPDATE SET account = excluded.account",
+                (contract.number, contract.counterparty_inn, contract.account, _date_text(contract.date)),
+            )
+        for (kind, scope), last in plan.sequences.items():
+            conn.execute(
+                "INSERT INTO sequences (kind, scope, last) VALUES (?, ?, ?) "
+                "ON CONFLICT(kind, scope) DO UPDATE SET last = excluded.last",
+                (kind.value, scope, last),
+            )
+        for position, doc in enumerate(plan.documents):
+            conn.execute(
+                "INSERT INTO documents (kind, number, date, inn, contract, period_start, period_end, total, "
+                "due_date, fingerprint, file_sha256, position, payload) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    doc.kind.value, doc.number, doc.date.isoformat(), doc.counterparty.inn, doc.contract.number,
+                    doc.period_start.isoformat(), doc.period_end.isoformat(), str(doc.total),
+                    _date_text(doc.due_date), line_fingerprint(doc.lines), sha256, position,
+                    _dumps(asdict(doc)),
+                ),
+            )
+        for job in mails:
+            self._enqueue(conn, job, now)
+
+    def documents_of_file(self, sha256: str) -> list[Document]:
+        rows = self._conn.execute(
+            "SELECT payload FROM documents WHERE file_sha256 = ? ORDER BY position", (sha256,)
+        )
+        return [document_from_dict(json.loads(payload)) for (payload,) in rows]
+
+    # mail queue ------------------------------------------------------------------------------
+    def enqueue_mail(self, job: MailJob, now: datetime) -> None:
+        self._enqueue(self._conn, job, now)
+
+    @staticmethod
+    def _enqueue(conn: sqlite3.Connection, job: MailJob, now: datetime) -> None:
+        conn.execute(
+            "INSERT INTO mail_jobs (dedupe_key, recipients, subject, body, attachments, next_attempt_at, "
+            "message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
+            (
+                job.dedupe_key, json.dumps(job.recipients, ensure_ascii=False), job.subject, job.body,
+                json.dumps(job.attachments, ensure_ascii=False), now.isoformat(), job.message_id,
+                now.isoformat(),
+            ),
+        )
+
+    def due_mail(self, now: datetime) -> list[QueuedMail]:
+        rows = self._conn.execute(
+            "SELECT id, dedupe_key, recipients, subject, body, attachments, message_id, attempts FROM mail_jobs "
+            "WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY id",
+            (now.isoformat(),),
+        )
+        return [
+            QueuedMail(
+                id=row[0],
+                job=MailJob(row[1], tuple(json.loads(row[2])), row[3], row[4], tuple(json.loads(row[5])), row[6]),
+                attempts=row[7],
+            )
+            for row in rows
+        ]
+
+    def mark_mail_sent(self, job_id: int, now: datetime) -> None:
+        self._conn.execute(
+            "UPDATE mail_jobs SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+            (now.isoformat(), job_id),
+        )
+
+    def mark_mail_failed(self, job_id: int, error: str, retry_at: datetime | None) -> None:
+        """A temporary failure waits until `retry_at`; None gives up (status failed)."""
+        self._conn.execute(
+            "UPDATE mail_jobs SET attempts = attempts + 1, last_error = ?, status = ?, "
+            "next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
+            (error, "queued" if retry_at else "failed", retry_at.isoformat() if retry_at else None, job_id),
+        )
+
+    def mail_counts(self) -> dict[str, int]:
+        return dict(self._conn.execute("SELECT status, COUNT(*) FROM mail_jobs GROUP BY status").fetchall())
+
+
+def _date_text(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _select_in(conn: sqlite3.Connection, sql: str, keys: list[str]) -> list[tuple]:
+    """`sql` with `IN ({})` over `keys`, in chunks under SQLite's variable limit."""
+    rows: list[tuple] = []
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        rows.extend(conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall())
+    return rows

@@ -1,0 +1,81 @@
+"""The workspace folder tree (design.md) and atomic writes into it (shell)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from daemon.core.documents import Document
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "billdrop.toml"
+
+    @property
+    def state_path(self) -> Path:
+        return self.root / "state.sqlite"
+
+    def inbox(self, source: str) -> Path:
+        return self.root / "inbox" / source
+
+    def work(self, source: str) -> Path:
+        return self.root / "work" / source
+
+    def archive(self, source: str, when: date) -> Path:
+        return self.root / "archive" / f"{when:%Y-%m}" / source
+
+    def quarantine(self, source: str) -> Path:
+        return self.root / "quarantine" / source
+
+    def outbox(self, channel: str) -> Path:
+        """`1c`, `edo`, `platform` or `bank`."""
+        return self.root / "outbox" / channel
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.root / "mail"
+
+    def document_pdf(self, doc: Document) -> Path:
+        """documents/<ИНН>/<YYYY-MM>/<Вид>_<номер>.pdf — the client's own archive."""
+        from daemon.inbox import safe_name
+
+        folder = self.root / "documents" / safe_name(doc.counterparty.inn) / f"{doc.period_start:%Y-%m}"
+        return folder / safe_name(f"{PDF_PREFIX[doc.kind.value]}_{doc.number}.pdf")
+
+    def relative(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def create(self, sources: list[str]) -> None:
+        for folder in ("work", "archive", "quarantine", "documents", "mail"):
+            (self.root / folder).mkdir(parents=True, exist_ok=True)
+        for channel in ("1c", "edo", "platform", "bank"):
+            self.outbox(channel).mkdir(parents=True, exist_ok=True)
+        for source in sources:
+            self.inbox(source).mkdir(parents=True, exist_ok=True)
+            self.work(source).mkdir(parents=True, exist_ok=True)
+
+
+PDF_PREFIX = {
+    "invoice": "Счет",
+    "act": "Акт",
+    "upd": "УПД",
+    "tax_invoice": "СчетФактура",
+    "agent_act": "АктАгента",
+}
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temp file beside `path`, fsync, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,54 @@
+"""Periods: pro-rating and act periods."""
+from datetime import date
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from daemon.core.periods import act_period, active_days, prorate
+
+
+def test_prorate_counts_both_ends():
+    """Connected on 02.11: 29 of 30 days of 590.00 is 570.33 (the sample's line)."""
+    assert prorate(Decimal("590.00"), date(2026, 11, 1), date(2026, 11, 2), None) == Decimal("570.33")
+
+
+def test_prorate_removed_mid_month():
+    """Active 01.11–11.11: 11 of 30 days of 15 000 is 5 500."""
+    assert prorate(Decimal("15000"), date(2026, 11, 1), date(2026, 11, 1), date(2026, 11, 11)) == Decimal("5500.00")
+
+
+def test_whole_month_gives_full_fee():
+    """No dates: the whole fee."""
+    assert prorate(Decimal("1200.00"), date(2026, 2, 1), None, None) == Decimal("1200.00")
+
+
+def test_dates_outside_month_give_nothing():
+    """A service active only in another month has zero days in this one."""
+    assert active_days(date(2026, 11, 1), date(2026, 12, 1), None) == 0
+
+
+@given(
+    fee=st.decimals(min_value=0, max_value=10**6, places=2),
+    month=st.integers(1, 12),
+    split=st.integers(1, 27),
+)
+def test_split_month_adds_up_within_a_kopeck(fee, month, split):
+    """Two halves of a month add up to the fee (within the one kopeck two roundings can lose)."""
+    period = date(2026, month, 1)
+    first = prorate(fee, period, None, date(2026, month, split))
+    second = prorate(fee, period, date(2026, month, split + 1), None)
+    assert abs(first + second - fee) <= Decimal("0.01")
+
+
+def test_act_period_new_counterparty_starts_at_registration():
+    """No earlier act: from registration to the payout date."""
+    assert act_period(date(2026, 3, 1), None, date(2026, 11, 20)) == (date(2026, 3, 1), date(2026, 11, 20))
+
+
+def test_act_period_known_counterparty_starts_after_last_act():
+    """An earlier act ended 20.11: the next starts 21.11."""
+    assert act_period(date(2026, 3, 1), date(2026, 11, 20), date(2026, 11, 24)) == (
+        date(2026, 11, 21),
+        date(2026, 11, 24),
+    )
