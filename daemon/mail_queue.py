@@ -103,4 +103,4 @@ def flush_mail(deps: Deps, transport: Transport) -> dict[str, int]:
 
 
 def _subtype(path: str) -> str:
-    return {"pdf": "pdf", "html": "html", "xml": "xml"}.get(path.rpartition(".")[2].lower(), "octet-stream")
+    return {"pdf": "pdf", "html": "text/html", "xml": "xml", "json": "json"}.get(path.rpartition(".")[2].lower(), "octet-stream")

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from daemon.core.documents import Document
+from daemon.inbox import safe_name
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,6 @@ class Workspace:
 
     def document_pdf(self, doc: Document) -> Path:
         """documents/<ИНН>/<YYYY-MM>/<Вид>_<номер>.pdf — the client's own archive."""
-        from daemon.inbox import safe_name
-
         folder = self.root / "documents" / safe_name(doc.counterparty.inn) / f"{doc.period_start:%Y-%m}"
         return folder / safe_name(f"{PDF_PREFIX[doc.kind.value]}_{doc.number}.pdf")
 

@@ -1,0 +1,190 @@
+"""Inbox files: junk filter, readiness, claim into work/, moves to archive/quarantine, safe names (shell)."""
+from __future__ import annotations
+
+import errno
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+from itertools import count
+from pathlib import Path
+
+# Office lock files, OS/NAS metadata and partial downloads; matched case-insensitively.
+JUNK_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "@eadir", "#recycle", "$recycle.bin"})
+JUNK_PREFIXES = (".", "~$")  # dot-files cover .DS_Store, ._* (AppleDouble), .~lock.*# (LibreOffice)
+JUNK_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", "~")
+
+# Files land on SMB shares: keep names that Windows can open, too.
+_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f/\\<>:"|?*]')
+_WINDOWS_RESERVED = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re.IGNORECASE)
+# Bytes, not characters: Cyrillic takes two bytes in UTF-8 and ext4/NTFS limits are ~255 bytes.
+# Leave room for a collision suffix " (12)" and the ".<name>.<pid>.tmp" of atomic writes.
+MAX_NAME_BYTES = 200
+
+# Errors of a claim that mean "try again later": an SMB writer still holds the file.
+_BUSY_ERRNOS = frozenset({errno.EBUSY, errno.EACCES, errno.EPERM, errno.ETXTBSY})
+
+
+def is_junk(name: str) -> bool:
+    """Whether a file name is office/OS/NAS junk or a partial download that must never be processed."""
+    folded = name.strip().casefold()
+    return (
+        not folded
+        or folded in JUNK_NAMES
+        or folded.startswith(JUNK_PREFIXES)
+        or folded.endswith(JUNK_SUFFIXES)
+    )
+
+
+@dataclass(frozen=True)
+class _Track:
+    signature: tuple[int, int] | None  # (size, mtime_ns) of the latest observation; None: only events so far
+    first_seen: float                   # when the file was first noticed; orders delivery
+    quiet_since: float                  # the latest change: an event, or a new size/mtime
+    last_observed: float | None         # the latest stat that saw `signature`
+
+
+class ReadinessTracker:
+    """Decides when a file has stopped changing; not thread-safe, the caller holds a lock.
+
+    A file is ready when nothing changed for `quiet_s` (no event, same size and mtime) and two stats
+    at least `quiet_s` apart saw the same size and mtime. Times come from the caller's clock.
+    """
+
+    def __init__(self, quiet_s: float) -> None:
+        self.quiet_s = quiet_s
+        self._tracks: dict[Path, _Track] = {}
+
+    def touch(self, path: Path, now: float) -> None:
+        """Record an event for `path`: it may have changed, so its quiet period starts again."""
+        track = self._tracks.get(path)
+        if track is None:
+            self._tracks[path] = _Track(signature=None, first_seen=now, quiet_since=now, last_observed=None)
+        else:
+            self._tracks[path] = replace(track, quiet_since=max(track.quiet_since, now))
+
+    def observe(self, path: Path, size: int, mtime_ns: int, now: float) -> None:
+        """Record a stat of `path` taken at `now`; a new size or mtime restarts the quiet period."""
+        track = self._tracks.get(path)
+        signature = (size, mtime_ns)
+        if track is None:
+            self._tracks[path] = _Track(signature, first_seen=now, quiet_since=now, last_observed=now)
+        elif track.signature != signature:
+            # max(): an event may have arrived after this stat was taken, and it still counts
+            self._tracks[path] = replace(
+                track, signature=signature, quiet_since=max(track.quiet_since, now), last_observed=now
+            )
+        else:
+            self._tracks[path] = replace(track, last_observed=max(track.last_observed or now, now))
+
+    def forget(self, path: Path) -> None:
+        """Stop tracking `path` (it was delivered)."""
+        self._tracks.pop(path, None)
+
+    def vanished(self, path: Path, now: float) -> None:
+        """A stat taken at `now` found no regular file: forget it, unless an event came after that stat."""
+        track = self._tracks.get(path)
+        if track is not None and track.quiet_since <= now:
+            del self._tracks[path]
+
+    def pending(self) -> list[Path]:
+        """Every tracked path: the caller stats these and reports back with `observe`."""
+        return list(self._tracks)
+
+    def ready(self, now: float) -> list[Path]:
+        """Paths quiet for `quiet_s` and confirmed by a stat `quiet_s` after the last change, oldest first."""
+        ready = [
+            (track.first_seen, str(path), path)
+            for path, track in self._tracks.items()
+            if track.signature is not None
+            and track.last_observed is not None
+            # the stat that set `signature` is at or before quiet_since, so two equal stats
+            # at least quiet_s apart bracket the quiet period
+            and track.last_observed - track.quiet_since >= self.quiet_s
+            and now - track.quiet_since >= self.quiet_s
+        ]
+        return [path for _, _, path in sorted(ready)]
+
+
+def claim(path: Path, work_dir: Path) -> Path | None:
+    """Move an inbox file into `work_dir` by an atomic rename; None if it vanished or is busy (retry later).
+
+    `work_dir` must be on the same filesystem as the inbox: a rename across filesystems fails
+    (EXDEV), and that configuration error is raised, not hidden.
+    """
+    work_dir.mkdir(parents=True, exist_ok=True)
+    target = free_path(work_dir, path.name)
+    try:
+        os.rename(path, target)
+    except FileNotFoundError:
+        return None  # another claimer won, or the operator took the file back
+    except OSError as error:
+        if error.errno in _BUSY_ERRNOS:
+            return None
+        raise
+    return target
+
+
+def finish(path: Path, dest_dir: Path, *, name: str | None = None) -> Path:
+    """Move a claimed file into an archive or quarantine folder (as `name` if given), never overwriting.
+
+    A clash gets the smallest free " (n)" suffix, as Windows Explorer does.
+    """
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    target = free_path(dest_dir, name or path.name)
+    os.rename(path, target)
+    return target
+
+
+def free_path(folder: Path, name: str) -> Path:
+    """`folder/name`, or `folder/stem (n).ext` with the smallest free n ≥ 2.
+
+    Check-then-rename leaves a window between the check and the rename; billdrop has one worker per
+    workspace, so nothing else writes into work/, archive/ or quarantine/ in that window.
+    """
+    candidate = folder / name
+    if not os.path.lexists(candidate):
+        return candidate
+    stem, suffix = _split_suffix(name)
+    numbered = (folder / f"{stem} ({number}){suffix}" for number in count(2))
+    return next(path for path in numbered if not os.path.lexists(path))
+
+
+def _split_suffix(name: str) -> tuple[str, str]:
+    """("charges", ".csv") for "charges.csv"; a leading dot is part of the stem."""
+    dot = name.rfind(".")
+    return (name[:dot], name[dot:]) if dot > 0 else (name, "")
+
+
+def safe_name(text: str) -> str:
+    """Make any text one safe path component; idempotent.
+
+    No separators, NUL, control or Windows-reserved characters, no leading dot (so never "." or ".."),
+    at most MAX_NAME_BYTES of UTF-8. Cyrillic and inner spaces stay: operators read these names.
+    """
+    name = unicodedata.normalize("NFC", text)
+    name = _UNSAFE_CHARS.sub("_", name)
+    name = " ".join(name.split())  # tabs/newlines are already "_"; this folds runs of spaces and NBSP
+    # Windows drops trailing dots and spaces, and a leading dot hides the file (or climbs up: "..")
+    name = name.lstrip(". ").rstrip(". ")
+    if _WINDOWS_RESERVED.fullmatch(name):
+        name = f"_{name}"
+    name = _truncate(name)
+    return name or "_"
+
+
+def _truncate(name: str) -> str:
+    """Cut to MAX_NAME_BYTES of UTF-8 without splitting a character, keeping a short extension."""
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    stem, suffix = _split_suffix(name)
+    if len(suffix.encode()) > 16:
+        stem, suffix = name, ""
+    budget = MAX_NAME_BYTES - len(suffix.encode())
+    stem = stem.encode()[:budget].decode(errors="ignore").rstrip(". ")
+    return f"{stem}{suffix}"
+
+
+def inside(root: Path, path: Path) -> bool:
+    """Whether `path` is `root` or lies below it once `..` and symlinks are resolved."""
+    return path.resolve().is_relative_to(root.resolve())
