@@ -1,0 +1,89 @@
+"""Row errors and the quarantine report: JSON for machines, HTML for people (core)."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from html import escape
+
+REPORT_ROW_CAP = 200
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One bad cell: row as Excel shows it (header = its own line), column as the file names it."""
+
+    line: int
+    column: str
+    value: str
+    reason: str   # for the operator, in Russian
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """Why a file was rejected: a file-level reason, or its row errors (capped, with the full count)."""
+
+    file_name: str
+    source: str
+    reason: str
+    errors: tuple[RowError, ...]
+    total_errors: int
+
+    @classmethod
+    def for_file(cls, file_name: str, source: str, reason: str) -> FileReport:
+        return cls(file_name, source, reason, (), 1)
+
+    @classmethod
+    def for_rows(cls, file_name: str, source: str, errors: list[RowError]) -> FileReport:
+        ordered = sorted(errors, key=lambda e: (e.line, e.column))
+        reason = f"ошибок в строках: {len(errors)}" if errors else ""
+        return cls(file_name, source, reason, tuple(ordered[:REPORT_ROW_CAP]), len(errors))
+
+    def as_text(self) -> str:
+        if not self.total_errors:
+            return f"{self.file_name}: ошибок нет"
+        lines = [f"{self.file_name}: {self.reason}"]
+        lines += [f"  строка {e.line}, столбец «{e.column}», значение «{e.value}»: {e.reason}" for e in self.errors]
+        if self.total_errors > len(self.errors):
+            lines.append(f"  … и ещё {self.total_errors - len(self.errors)}")
+        return "\n".join(lines)
+
+
+def report_json(report: FileReport) -> bytes:
+    data = {
+        "file": report.file_name,
+        "source": report.source,
+        "reason": report.reason,
+        "total_errors": report.total_errors,
+        "errors": [asdict(e) for e in report.errors],
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def report_html(report: FileReport) -> bytes:
+    """A self-contained page; every value is escaped, so a cell like `=HYPERLINK(…)` stays inert text."""
+    rows = "".join(
+        f"<tr><td>{e.line}</td><td>{escape(e.column)}</td><td><code>{escape(e.value)}</code></td>"
+        f"<td>{escape(e.reason)}</td></tr>"
+        for e in report.errors
+    )
+    more = report.total_errors - len(report.errors)
+    more_note = f"<p>… и ещё {more} ошибок (показаны первые {len(report.errors)}).</p>" if more > 0 and rows else ""
+    table = (
+        "<table><thead><tr><th>Строка</th><th>Столбец</th><th>Значение</th><th>Причина</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+        if rows
+        else ""
+    )
+    page = f"""<!doctype html>
+<html lang="ru"><head><meta charset="utf-8"><title>Ошибки: {escape(report.file_name)}</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #999;padding:4px 8px;text-align:left;vertical-align:top}}th{{background:#eee}}</style>
+</head><body>
+<h1>Файл не обработан</h1>
+<p>Файл: <b>{escape(report.file_name)}</b>, источник: <b>{escape(report.source)}</b></p>
+<p>{escape(report.reason)}</p>
+{table}{more_note}
+<p>Исправьте файл и положите его в папку снова. Ни один документ по нему не выпущен.</p>
+</body></html>
+"""
+    return page.encode("utf-8")

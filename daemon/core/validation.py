@@ -1,0 +1,264 @@
+"""Clean and validate every row of a RawTable into canonical records, collecting all errors (core).
+
+pydantic checks each field; its errors are mapped to RowError right here (row as Excel shows it,
+column as the file names it, the raw value, a reason in Russian). Nothing above sees pydantic.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+
+from daemon.core.cleaning import is_blank, normalize_text, parse_date, parse_decimal, parse_period, parse_vat_rate
+from daemon.core.ids import inn_error, kpp_error
+from daemon.core.money import VatRate, to_kopecks
+from daemon.core.periods import month_end, month_start, prorate
+from daemon.core.reading import RawRow, RawTable
+from daemon.core.records import ChargeRecord
+from daemon.core.report import RowError
+from daemon.core.schema import SourceSchema, header_key
+
+_EMAIL = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+$")
+
+
+def _optional(parse):
+    """A parser for an optional cell: blank → None."""
+    return lambda text: parse(text) if text.strip() else None
+
+
+def _required_text(text: str) -> str:
+    value = normalize_text(text)
+    if not value:
+        raise ValueError("не заполнено")
+    return value
+
+
+def _inn(text: str) -> str:
+    value = text.strip()
+    problem = inn_error(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _kpp(text: str) -> str | None:
+    value = text.strip().upper()
+    if not value:
+        return None
+    problem = kpp_error(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _email(text: str) -> str | None:
+    value = text.strip()
+    if not value:
+        return None
+    if not _EMAIL.match(value):
+        raise ValueError(f"неверный адрес e-mail «{value}»")
+    return value
+
+
+def _money(text: str) -> Decimal:
+    value = parse_decimal(text)
+    if value < 0:
+        raise ValueError("сумма не может быть отрицательной")
+    if value != value.quantize(Decimal("0.01")):
+        raise ValueError("больше двух знаков после запятой")
+    return value
+
+
+def _positive(value: Decimal | None) -> Decimal | None:
+    if value is not None and value <= 0:
+        raise ValueError("должно быть больше нуля")
+    return value
+
+
+Text = Annotated[str, BeforeValidator(normalize_text)]
+RequiredText = Annotated[str, BeforeValidator(_required_text)]
+Money = Annotated[Decimal | None, BeforeValidator(_optional(_money))]
+Quantity = Annotated[Decimal | None, BeforeValidator(_optional(parse_decimal)), AfterValidator(_positive)]
+OptionalDate = Annotated[date | None, BeforeValidator(_optional(parse_date))]
+Period = Annotated[date, BeforeValidator(parse_period)]
+Vat = Annotated[VatRate | None, BeforeValidator(parse_vat_rate)]
+Inn = Annotated[str, BeforeValidator(_inn)]
+Kpp = Annotated[str | None, BeforeValidator(_kpp)]
+Email = Annotated[str | None, BeforeValidator(_email)]
+
+
+class ChargeRow(BaseModel):
+    """Field-level checks of one charge line; cross-field rules follow in `_charge_record`."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    contract: RequiredText
+    account: Text = ""
+    client_name: RequiredText
+    inn: Inn
+    kpp: Kpp = None
+    email: Email = None
+    service_id: Text = ""
+    address: Text = ""
+    service_name: RequiredText
+    period: Period
+    quantity: Quantity = None
+    unit: Text = ""
+    price: Money = None
+    amount: Money = None
+    vat_rate: Vat = None
+    active_from: OptionalDate = None
+    active_to: OptionalDate = None
+    monthly_fee: Money = None
+    manager_email: Email = None
+    edo_id: Text = ""
+
+
+@dataclass(frozen=True)
+class ControlTotal:
+    """An amount on a totals row: for the whole file, or for one contract («Итого по договору»)."""
+
+    line: int
+    scope: str      # "file" or a contract number
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Validated:
+    records: tuple[ChargeRecord, ...]
+    errors: tuple[RowError, ...]
+    control_totals: tuple[ControlTotal, ...]
+    ignored_columns: tuple[str, ...]
+
+
+def _columns(table: RawTable, schema: SourceSchema) -> tuple[dict[str, int], tuple[str, ...]]:
+    """Field name → column index (first matching header), and the headers no field claims."""
+    by_key: dict[str, int] = {}
+    for index, header in enumerate(table.headers):
+        by_key.setdefault(header_key(header), index)
+    columns = {}
+    for spec in schema.fields:
+        hits = [by_key[k] for k in spec.keys if k in by_key]
+        if hits:
+            columns[spec.name] = min(hits)
+    claimed = set(columns.values())
+    ignored = tuple(h for i, h in enumerate(table.headers) if i not in claimed and h.strip())
+    return columns, ignored
+
+
+def _error_message(err: dict) -> str:
+    message = err["msg"]
+    return message.removeprefix("Value error, ")
+
+
+def validate_table(table: RawTable, schema: SourceSchema) -> Validated:
+    columns, ignored = _columns(table, schema)
+    header_of = {field: table.headers[index] for field, index in columns.items()}
+    totals = schema.totals_pattern
+    records, errors, controls = [], [], []
+    for row in table.rows:
+        if is_blank(row.cells):
+            continue
+        cells = {field: row.cells[index] for field, index in columns.items()}
+        if any(totals.match(normalize_text(c).lower()) for c in row.cells[:4] if c.strip()):
+            control = _control_total(row, cells, header_of)
+            if isinstance(control, RowError):
+                errors.append(control)
+            elif control is not None:
+                controls.append(control)
+            continue
+        try:
+            parsed = ChargeRow.model_validate(cells)
+        except ValidationError as exc:
+            errors.extend(
+                RowError(row.line, header_of.get(err["loc"][0], str(err["loc"][0])),
+                         cells.get(err["loc"][0], ""), _error_message(err))
+                for err in exc.errors()
+            )
+            continue
+        result = _charge_record(parsed, row, cells, header_of)
+        if isinstance(result, ChargeRecord):
+            records.append(result)
+        else:
+            errors.extend(result)
+    return Validated(tuple(records), tuple(errors), tuple(controls), ignored)
+
+
+def _control_total(row: RawRow, cells: dict[str, str], header_of: dict[str, str]) -> ControlTotal | RowError | None:
+    text = cells.get("amount", "").strip()
+    if not text:
+        return None
+    try:
+        amount = parse_decimal(text)
+    except ValueError as exc:
+        return RowError(row.line, header_of.get("amount", "amount"), text, f"итоговая строка: {exc}")
+    contract = cells.get("contract", "").strip()
+    scope = contract if contract and not contract.lower().startswith(("итого", "всего")) else "file"
+    return ControlTotal(row.line, scope, amount)
+
+
+def _charge_record(
+    parsed: ChargeRow, row: RawRow, cells: dict[str, str], header_of: dict[str, str]
+) -> ChargeRecord | list[RowError]:
+    """Cross-field rules: the amount from price or pro-rated fee, and the dates inside the period."""
+    problems: list[tuple[str, str]] = []
+    first, last = month_start(parsed.period), month_end(parsed.period)
+    quantity = parsed.quantity or Decimal(1)
+    if len(parsed.inn) == 12 and parsed.kpp:
+        problems.append(("kpp", "у ИП и физлица (ИНН из 12 цифр) КПП не бывает"))
+    if parsed.active_from and parsed.active_from > last:
+        problems.append(("active_from", f"дата подключения позже конца периода {last:%d.%m.%Y}"))
+    if parsed.active_to and parsed.active_to < first:
+        problems.append(("active_to", f"дата отключения раньше начала периода {first:%d.%m.%Y}"))
+    if parsed.active_from and parsed.active_to and parsed.active_to < parsed.active_from:
+        problems.append(("active_to", "дата отключения раньше даты подключения"))
+    prorated = (
+        prorate(parsed.monthly_fee, parsed.period, parsed.active_from, parsed.active_to)
+        if parsed.monthly_fee is not None and not problems
+        else None
+    )
+    amount = parsed.amount
+    if amount is None:
+        if parsed.price is not None:
+            amount = to_kopecks(parsed.price * quantity)
+        elif prorated is not None:
+            amount = prorated
+        else:
+            problems.append(("amount", "сумма не заполнена, и нет ни цены, ни абонентской платы, чтобы её рассчитать"))
+    else:
+        if parsed.price is not None and to_kopecks(parsed.price * quantity) != amount:
+            problems.append(("amount", f"сумма не равна количеству × цене = {to_kopecks(parsed.price * quantity)}"))
+        if prorated is not None and (parsed.active_from or parsed.active_to) and prorated != amount:
+            problems.append(("amount", f"сумма не равна абонплате пропорционально дням = {prorated}"))
+    if problems:
+        return [
+            RowError(row.line, header_of.get(field, field), cells.get(field, ""), reason)
+            for field, reason in problems
+        ]
+    return ChargeRecord(
+        row=row.line,
+        contract=parsed.contract,
+        account=parsed.account,
+        client_name=parsed.client_name,
+        inn=parsed.inn,
+        kpp=parsed.kpp,
+        email=parsed.email,
+        service_id=parsed.service_id or parsed.service_name,
+        address=parsed.address,
+        service_name=parsed.service_name,
+        period=parsed.period,
+        quantity=quantity,
+        unit=parsed.unit or "мес",
+        price=parsed.price,
+        amount=amount,
+        vat_rate=parsed.vat_rate,
+        active_from=parsed.active_from,
+        active_to=parsed.active_to,
+        monthly_fee=parsed.monthly_fee,
+        manager_email=parsed.manager_email,
+        edo_id=parsed.edo_id or None,
+    )
