@@ -51,3 +51,9 @@ def company() -> Company:
         phone="+7 343 000-00-00",
         email="buh@severnet.example.ru",
     )
+
+
+@pytest.fixture(scope="session")
+def ed_workdir(tmp_path_factory) -> Path:
+    """Where the in-memory-built EnterpriseData schema wrappers are written, once per session."""
+    return tmp_path_factory.mktemp("edschema")
