@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# WeasyPrint needs pango; the forms use DejaVu Sans.
+# WeasyPrint needs pango and HarfBuzz-subset (fast, deterministic font subsets); the forms use DejaVu Sans.
 sysdeps:
-	@if ! ldconfig -p | grep -q 'libpangoft2-1.0' || ! fc-list 2>/dev/null | grep -q 'DejaVu Sans'; then \
+	@if ! ldconfig -p | grep -q 'libpangoft2-1.0' || ! ldconfig -p | grep -q 'libharfbuzz-subset' \
+		|| ! fc-list 2>/dev/null | grep -q 'DejaVu Sans'; then \
 		echo "installing pango and DejaVu fonts for WeasyPrint"; \
 		$(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0 \
