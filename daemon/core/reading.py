@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from daemon.core.schema import SourceSchema, header_key
 HEADER_SEARCH_ROWS = 30
 DELIMITERS = (";", "\t", ",")
 XLSX_MAGIC = b"PK\x03\x04"
+_CYRILLIC = re.compile("[\u0410-\u044f\u0401\u0451]")
 
 
 @dataclass(frozen=True)
@@ -57,14 +59,23 @@ def _decode(data: bytes) -> str | FileError:
     except UnicodeDecodeError:
         pass
     text = data.decode("cp1251", errors="replace")
-    letters = [c for c in text if "\u0410" <= c <= "\u044f" or c in "Ёё"]
-    upper = sum(1 for c in letters if c.isupper())
-    if "\ufffd" in text or (len(letters) > 40 and upper / len(letters) > 0.75):
+    if "\ufffd" in text or _looks_misdecoded(text):
         return FileError(
             "кодировка файла не распознана (не UTF-8 и не Windows-1251, возможно KOI8-R); "
             "сохраните выгрузку в UTF-8 или Windows-1251"
         )
     return text
+
+
+def _looks_misdecoded(text: str) -> bool:
+    """Russian words are Capitalised or lowercase; KOI8-R read as cp1251 flips case inside words
+    («дПЗПЧПТ»), so many lower→upper steps between Cyrillic letters mean the wrong code page."""
+    steps = flips = 0
+    for left, right in zip(text, text[1:]):
+        if _CYRILLIC.match(left) and _CYRILLIC.match(right):
+            steps += 1
+            flips += left.islower() and right.isupper()
+    return steps > 20 and flips / steps > 0.15
 
 
 def _header_match(cells: tuple[str, ...], schema: SourceSchema) -> tuple[int, list[str]]:

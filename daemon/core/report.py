@@ -43,7 +43,7 @@ class FileReport:
             return f"{self.file_name}: ошибок нет"
         lines = [f"{self.file_name}: {self.reason}"]
         lines += [f"  строка {e.line}, столбец «{e.column}», значение «{e.value}»: {e.reason}" for e in self.errors]
-        if self.total_errors > len(self.errors):
+        if self.errors and self.total_errors > len(self.errors):
             lines.append(f"  … и ещё {self.total_errors - len(self.errors)}")
         return "\n".join(lines)
 

@@ -1,0 +1,26 @@
+"""Quarantine reports: capped, complete counts, inert values."""
+import json
+
+from daemon.core.report import REPORT_ROW_CAP, FileReport, RowError, report_html, report_json
+
+
+def test_report_caps_rows_and_keeps_the_count():
+    """More than the cap: the first rows are listed and the total is kept."""
+    errors = [RowError(n, "ИНН", "1", "ИНН: неверная контрольная сумма") for n in range(REPORT_ROW_CAP + 5, 1, -1)]
+    report = FileReport.for_rows("f.csv", "charges", errors)
+    data = json.loads(report_json(report))
+    assert data["total_errors"] == REPORT_ROW_CAP + 4 and len(data["errors"]) == REPORT_ROW_CAP
+    assert data["errors"][0]["line"] == 2
+
+
+def test_html_escapes_formula_and_markup():
+    """A cell like =HYPERLINK(…) or <script> shows as text, never as markup."""
+    report = FileReport.for_rows("f.csv", "charges", [RowError(2, "Клиент", '=HYPERLINK("x")<script>', "плохо")])
+    html = report_html(report).decode()
+    assert "<script>" not in html and "&lt;script&gt;" in html and "=HYPERLINK(&quot;x&quot;)" in html
+
+
+def test_file_level_reason():
+    """A file that cannot be read has one reason and no rows."""
+    report = FileReport.for_file("f.xlsx", "charges", "файл XLSX повреждён")
+    assert report.as_text() == "f.xlsx: файл XLSX повреждён" and report.errors == ()
