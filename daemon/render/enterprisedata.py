@@ -196,12 +196,14 @@ def _service(w: _Writer, body: etree._Element, line: DocumentLine) -> None:
     w.vat(obj, line.vat_rate)
 
 
-def _services_table(w: _Writer, parent: etree._Element, doc: Document, *, required_fields: bool) -> None:
+def _services_table(w: _Writer, parent: etree._Element, doc: Document, *, is_order: bool) -> None:
+    # Up to 1.17 an order's row wraps the service in ДанныеНоменклатуры; sales never do.
+    wrapped = is_order and w.version in ("1.11", "1.17")
     table = w.el(parent, "Услуги")
     for line in doc.lines:
         row = w.el(table, "Строка")
         w.el(row, "НомерСтрокиДокумента", str(line.position))
-        w.service_key(row, "Номенклатура", line)
+        w.service_key(w.el(row, "ДанныеНоменклатуры") if wrapped else row, "Номенклатура", line)
         amount = line.gross if doc.vat_included else line.net
         w.el(row, "Количество", _quantity(line.quantity))
         w.el(row, "Сумма", _sum(amount))
@@ -209,7 +211,7 @@ def _services_table(w: _Writer, parent: etree._Element, doc: Document, *, requir
         w.vat(row, line.vat_rate)
         w.el(row, "СуммаНДС", _sum(line.vat))
         w.el(row, "Содержание", line.text)
-        if required_fields:
+        if not is_order:
             w.el(row, "ТипУслуги", "Собственные")
 
 
@@ -251,7 +253,7 @@ def _order(w: _Writer, body: etree._Element, doc: Document) -> None:
     _settlements(w, obj, doc)
     w.el(obj, "СуммаВключаетНДС", "true" if doc.vat_included else "false")
     _bank_account_of_company(w, obj)
-    _services_table(w, obj, doc, required_fields=False)
+    _services_table(w, obj, doc, is_order=True)
 
 
 def _sale(w: _Writer, body: etree._Element, doc: Document) -> None:
@@ -266,7 +268,7 @@ def _sale(w: _Writer, body: etree._Element, doc: Document) -> None:
     w.counterparty_key(obj, "Контрагент", doc.counterparty)
     _settlements(w, obj, doc)
     w.el(obj, "Налогообложение", "ПродажаНеОблагаетсяНДС" if doc.vat_exempt else "ПродажаОблагаетсяНДС")
-    _services_table(w, obj, doc, required_fields=True)
+    _services_table(w, obj, doc, is_order=False)
     if doc.kind is DocumentKind.UPD and w.version in ("1.20", "1.22"):
         w.el(obj, "ЭтоУПД", "true")
 
