@@ -1,0 +1,123 @@
+"""Matching incoming payments to invoices, and invoice payment status (core).
+
+Rules, in order, each allocation explained:
+1. invoice numbers written in the purpose («сч.2611-00002», «№ 2611 - 00003», several at once; a
+   number without its prefix — «счёт 4» — only among the payer's own invoices) are paid in the
+   order written; what is left over stays with the payer as a balance;
+2. with no number, the payer's oldest unpaid invoices (by ИНН) are paid;
+3. the rest is the payer's balance, or the payment is unmatched when the payer is unknown.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+
+from daemon.core.bankstatement import Payment
+
+ZERO = Decimal("0.00")
+_DASHES = re.compile(r"\s*[-\u2010-\u2015]\s*")
+_TOKEN = re.compile(r"[0-9A-Za-zА-Яа-яЁё/_-]+")
+_SHORT_NUMBER = re.compile(r"(?:сч[её]т[а-я]*|сч)\.?\s*(?:№|N|#)?\s*(\d{1,6})(?![\d.\-/])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class OpenInvoice:
+    number: str
+    inn: str
+    date: date
+    total: Decimal
+    paid: Decimal
+
+    @property
+    def outstanding(self) -> Decimal:
+        return max(ZERO, self.total - self.paid)
+
+
+@dataclass(frozen=True)
+class Allocation:
+    payment_key: str
+    invoice_number: str
+    amount: Decimal
+    rule: str          # number | inn_oldest
+    explanation: str
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    allocations: tuple[Allocation, ...]
+    balances: dict[str, Decimal]          # overpayment added per ИНН
+    unmatched: tuple[Payment, ...]
+    duplicates: tuple[Payment, ...]
+
+
+def numbers_in_purpose(purpose: str, invoices: dict[str, OpenInvoice], payer_invoices: Sequence[OpenInvoice]) -> list[OpenInvoice]:
+    """Invoices named in a payment purpose, in the order written, each once."""
+    text = _DASHES.sub("-", purpose)
+    found: list[OpenInvoice] = []
+    for token in _TOKEN.findall(text):
+        invoice = invoices.get(token.strip("-/").upper())
+        if invoice and invoice not in found:
+            found.append(invoice)
+    if not found:
+        by_sequence = {int(inv.number.rsplit("-", 1)[-1]): inv for inv in payer_invoices
+                       if inv.number.rsplit("-", 1)[-1].isdigit()}
+        for short in _SHORT_NUMBER.findall(text):
+            invoice = by_sequence.get(int(short))
+            if invoice and invoice not in found:
+                found.append(invoice)
+    return found
+
+
+def match_payments(payments: Sequence[Payment], invoices: Sequence[OpenInvoice], seen_keys: Collection[str],
+                   known_inns: Collection[str]) -> MatchResult:
+    """Allocate each new payment; `known_inns` are counterparties we have (for balances)."""
+    state = {inv.number.upper(): inv for inv in invoices}
+    allocations: list[Allocation] = []
+    balances: dict[str, Decimal] = {}
+    unmatched: list[Payment] = []
+    duplicates: list[Payment] = []
+    seen = set(seen_keys)
+    for payment in sorted(payments, key=lambda p: (p.date, p.number)):
+        if payment.key in seen:
+            duplicates.append(payment)
+            continue
+        seen.add(payment.key)
+        payer_open = sorted((inv for inv in state.values() if inv.inn == payment.payer_inn and inv.outstanding > 0),
+                            key=lambda inv: (inv.date, inv.number))
+        named = numbers_in_purpose(payment.purpose, state, [i for i in state.values() if i.inn == payment.payer_inn])
+        targets, rule = (named, "number") if named else (payer_open, "inn_oldest")
+        remaining = payment.amount
+        for invoice in targets:
+            invoice = state[invoice.number.upper()]
+            amount = min(remaining, invoice.outstanding)
+            if amount <= 0:
+                continue
+            remaining -= amount
+            state[invoice.number.upper()] = replace(invoice, paid=invoice.paid + amount)
+            allocations.append(Allocation(payment.key, invoice.number, amount, rule, _explain(payment, invoice, rule)))
+        if remaining > 0:
+            if payment.payer_inn in known_inns:
+                balances[payment.payer_inn] = balances.get(payment.payer_inn, ZERO) + remaining
+            elif remaining == payment.amount:
+                unmatched.append(payment)
+    return MatchResult(tuple(allocations), balances, tuple(unmatched), tuple(duplicates))
+
+
+def _explain(payment: Payment, invoice: OpenInvoice, rule: str) -> str:
+    head = f"платёж № {payment.number} от {payment.date:%d.%m.%Y} на {payment.amount} руб."
+    if rule == "number":
+        owner = "" if invoice.inn == payment.payer_inn else f" (счёт выставлен ИНН {invoice.inn}, плательщик ИНН {payment.payer_inn})"
+        return f"{head}: номер счёта {invoice.number} найден в назначении платежа{owner}"
+    return f"{head}: номера счёта в назначении нет; оплачен самый ранний неоплаченный счёт {invoice.number} плательщика ИНН {payment.payer_inn}"
+
+
+def invoice_status(total: Decimal, paid: Decimal, due: date | None, today: date) -> str:
+    """unpaid | partly_paid | paid | overdue (not fully paid after the due date)."""
+    if paid >= total:
+        return "paid"
+    if due is not None and today > due:
+        return "overdue"
+    return "partly_paid" if paid > 0 else "unpaid"
