@@ -52,6 +52,11 @@ class CompanySettings(_Frozen):
     ogrn: str = ""
     edo_id: str = ""
     bank: BankSettings
+    other_accounts: tuple[str, ...] = ()   # more of our settlement accounts that statements may cover
+
+    @property
+    def accounts(self) -> frozenset[str]:
+        return frozenset((self.bank.account, *self.other_accounts))
 
     def to_company(self) -> Company:
         return Company(
@@ -105,6 +110,7 @@ def _parse_vat(text: str) -> VatRate:
 
 
 DEFAULT_NUMBERING = "{period:%y%m}-{seq:05}"
+STATEMENT_SCHEMA = "bank_statement"   # the built-in 1CClientBankExchange reader, not a TOML table schema
 
 
 class SourceSettings(_Frozen):
@@ -121,6 +127,10 @@ class SourceSettings(_Frozen):
     mail_clients: bool = True
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @property
+    def is_statement(self) -> bool:
+        return self.schema_name == STATEMENT_SCHEMA
 
     @property
     def vat_rate(self) -> VatRate:
@@ -146,7 +156,7 @@ class Settings(_Frozen):
     @model_validator(mode="after")
     def _numbers_fit_1c(self) -> Settings:
         for name, source in self.sources.items():
-            for kind in source.documents:
+            for kind in () if source.is_statement else source.documents:
                 fmt = source.number_format(kind)
                 problem = format_error(fmt)
                 if problem:

@@ -13,6 +13,8 @@ from jinja2 import Environment
 
 from daemon import inbox
 from daemon.config import Settings
+from daemon.core.bankstatement import StatementFailure, incoming_payments, parse_statement
+from daemon.core.payments import MatchResult, match_payments
 from daemon.core.documents import Document, DocumentPlan, IssueRules, plan_charge_documents
 from daemon.core.reading import FileError, read_table
 from daemon.core.report import FileReport, RowError, report_html, report_json
@@ -97,6 +99,8 @@ def _process(path: Path, data: bytes, sha256: str, source: str, deps: Deps) -> t
     status = store.file_outcome(sha256)
     if status == "done":
         return Duplicate(inbox.finish(path, ws.archive(source, deps.clock().date()))), 0
+    if deps.settings.sources[source].is_statement:
+        return _process_statement(path, data, sha256, source, status, deps)
     if status == "committed":  # crashed after the commit: finish the outputs, numbers stay
         documents = store.documents_of_file(sha256)
         _finish_accepted(path, sha256, source, documents, store.file_committed_at(sha256), deps)
@@ -132,6 +136,46 @@ def _process(path: Path, data: bytes, sha256: str, source: str, deps: Deps) -> t
     _log_plan(plan, path.name)
     _finish_accepted(path, sha256, source, list(plan.documents), now, deps)
     return Accepted(len(plan.documents), len(plan.skipped)), rows
+
+
+def _process_statement(
+    path: Path, data: bytes, sha256: str, source: str, status: str | None, deps: Deps
+) -> tuple[FileOutcome, int]:
+    """A bank statement: incoming payments matched to invoices, in one transaction; nothing rendered."""
+    store, ws = deps.store, deps.workspace
+    if status != "committed":
+        statement = parse_statement(data)
+        if isinstance(statement, StatementFailure):
+            errors = [RowError(e.line, e.key, e.value, e.reason) for e in statement.errors]
+            report = FileReport.for_rows(path.name, source, errors)
+            return _quarantine(path, sha256, source, report, 0, deps), 0
+        payments = incoming_payments(statement, deps.settings.company.accounts)
+        with store.transaction() as conn:
+            result = match_payments(
+                payments, store.invoices_with_payments(conn), store.seen_payment_keys(conn, (p.key for p in payments)),
+                store.known_inns(conn),
+            )
+            store.commit_payments(conn, result, payments, sha256=sha256, source=source, name=path.name,
+                                  now=deps.clock())
+        _log_matches(result, path.name)
+    else:
+        payments = ()
+    inbox.finish(path, ws.archive(source, deps.clock().date()))
+    store.finish_file(sha256, "done", deps.clock())
+    return Accepted(0, 0), len(payments)
+
+
+def _log_matches(result: MatchResult, file_name: str) -> None:
+    for allocation in result.allocations:
+        log.info("payment.matched", file=file_name, invoice=allocation.invoice_number, amount=str(allocation.amount),
+                 rule=allocation.rule, explanation=allocation.explanation)
+    for inn, amount in result.balances.items():
+        log.info("payment.overpaid", file=file_name, inn=inn, balance_added=str(amount))
+    for payment in result.unmatched:
+        log.warning("payment.unmatched", file=file_name, number=payment.number, amount=str(payment.amount),
+                    payer_inn=payment.payer_inn, payer=payment.payer_name, purpose=payment.purpose)
+    for payment in result.duplicates:
+        log.info("payment.already_seen", file=file_name, number=payment.number, amount=str(payment.amount))
 
 
 def _control_total_errors(validated) -> list[RowError]:

@@ -33,7 +33,7 @@ def local_now() -> datetime:
 def build_deps(ws: Workspace, settings: Settings, clock: Callable[[], datetime] = local_now) -> Deps:
     schemas_dir = resource_dir(ws.root, "inbox_schemas")
     templates = resource_dir(ws.root, "templates")
-    schema_names = {conf.schema_name for conf in settings.sources.values()}
+    schema_names = {conf.schema_name for conf in settings.sources.values() if not conf.is_statement}
     ws.create(list(settings.sources))
     return Deps(
         workspace=ws,

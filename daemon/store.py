@@ -23,7 +23,9 @@ from daemon.core.documents import (
     Ledger,
     line_fingerprint,
 )
+from daemon.core.bankstatement import Payment
 from daemon.core.money import VatRate
+from daemon.core.payments import ZERO, MatchResult, OpenInvoice
 from daemon.core.records import BankAccount, Contract, Counterparty, LegalForm
 
 SCHEMA = """
@@ -73,6 +75,35 @@ CREATE TABLE IF NOT EXISTS documents (
     PRIMARY KEY (kind, number)
 );
 CREATE INDEX IF NOT EXISTS documents_by_contract ON documents(kind, contract, period_start);
+CREATE TABLE IF NOT EXISTS payments (
+    key TEXT PRIMARY KEY,           -- number|date|our account|amount|payer account
+    number TEXT NOT NULL,
+    date TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    payer_inn TEXT NOT NULL,
+    payer_name TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    matched INTEGER NOT NULL,       -- 0: no invoice and unknown payer (reported)
+    file_sha256 TEXT NOT NULL REFERENCES files(sha256)
+);
+CREATE TABLE IF NOT EXISTS allocations (
+    payment_key TEXT NOT NULL REFERENCES payments(key),
+    invoice_number TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    explanation TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS allocations_by_invoice ON allocations(invoice_number);
+CREATE TABLE IF NOT EXISTS balances (
+    inn TEXT PRIMARY KEY,
+    amount TEXT NOT NULL            -- overpayments kept for the counterparty
+);
+CREATE TABLE IF NOT EXISTS reminders (
+    invoice_number TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    sent_on TEXT NOT NULL,
+    PRIMARY KEY (invoice_number, level)
+);
 CREATE TABLE IF NOT EXISTS mail_jobs (
     id INTEGER PRIMARY KEY,
     dedupe_key TEXT NOT NULL UNIQUE,
@@ -288,6 +319,61 @@ class Store:
             )
         for job in mails:
             self._enqueue(conn, job, now)
+
+    # payments --------------------------------------------------------------------------------
+    def seen_payment_keys(self, conn: sqlite3.Connection, keys: Iterable[str]) -> set[str]:
+        return {row[0] for row in _select_in(conn, "SELECT key FROM payments WHERE key IN ({})", sorted(set(keys)))}
+
+    def invoices_with_payments(self, conn: sqlite3.Connection) -> list[OpenInvoice]:
+        """Every invoice with what has been paid on it so far (summed in Decimal, not SQLite floats)."""
+        paid: dict[str, Decimal] = {}
+        for number, amount in conn.execute("SELECT invoice_number, amount FROM allocations"):
+            paid[number] = paid.get(number, ZERO) + Decimal(amount)
+        rows = conn.execute("SELECT number, inn, date, total FROM documents WHERE kind = 'invoice' ORDER BY date, number")
+        return [
+            OpenInvoice(number, inn, date.fromisoformat(when), Decimal(total), paid.get(number, ZERO))
+            for number, inn, when, total in rows
+        ]
+
+    def known_inns(self, conn: sqlite3.Connection) -> set[str]:
+        return {row[0] for row in conn.execute("SELECT inn FROM counterparties")}
+
+    def commit_payments(
+        self, conn: sqlite3.Connection, result: MatchResult, payments: Sequence[Payment], *,
+        sha256: str, source: str, name: str, now: datetime,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO files (sha256, source, name, outcome, rows, committed_at) VALUES (?, ?, ?, 'committed', ?, ?) "
+            "ON CONFLICT(sha256) DO UPDATE SET outcome='committed', committed_at=excluded.committed_at",
+            (sha256, source, name, len(payments), now.isoformat()),
+        )
+        duplicate = {p.key for p in result.duplicates}
+        unmatched = {p.key for p in result.unmatched}
+        for p in payments:
+            if p.key not in duplicate:
+                conn.execute(
+                    "INSERT INTO payments (key, number, date, amount, payer_inn, payer_name, purpose, matched, "
+                    "file_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (p.key, p.number, p.date.isoformat(), str(p.amount), p.payer_inn, p.payer_name, p.purpose,
+                     int(p.key not in unmatched), sha256),
+                )
+        for a in result.allocations:
+            conn.execute(
+                "INSERT INTO allocations (payment_key, invoice_number, amount, rule, explanation) VALUES (?, ?, ?, ?, ?)",
+                (a.payment_key, a.invoice_number, str(a.amount), a.rule, a.explanation),
+            )
+        for inn, amount in result.balances.items():
+            row = conn.execute("SELECT amount FROM balances WHERE inn = ?", (inn,)).fetchone()
+            total = amount + (Decimal(row[0]) if row else ZERO)
+            conn.execute("INSERT OR REPLACE INTO balances (inn, amount) VALUES (?, ?)", (inn, str(total)))
+
+    def balances(self) -> dict[str, Decimal]:
+        return {inn: Decimal(amount) for inn, amount in self._conn.execute("SELECT inn, amount FROM balances")}
+
+    def unmatched_payments(self) -> list[tuple[str, str, str, str, str]]:
+        return self._conn.execute(
+            "SELECT number, date, amount, payer_inn, payer_name FROM payments WHERE matched = 0 ORDER BY date"
+        ).fetchall()
 
     def documents_of_file(self, sha256: str) -> list[Document]:
         rows = self._conn.execute(
