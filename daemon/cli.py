@@ -6,6 +6,7 @@ import shutil
 import signal
 import sys
 import threading
+from datetime import date
 from pathlib import Path
 
 from daemon.config import ConfigError, builtin_dir, load_settings, resource_dir
@@ -14,7 +15,9 @@ from daemon.core.report import FileReport
 from daemon.core.schema import parse_schema
 from daemon.core.validation import validate_table
 from daemon.log import configure_logging
-from daemon.service import run_once, serve
+from daemon.service import remind_once, run_once, serve
+from daemon.status import collect_status, format_status, status_json
+from daemon.store import Store
 from daemon.workspace import Workspace
 
 EXIT_OK, EXIT_QUARANTINED, EXIT_USAGE = 0, 1, 2
@@ -33,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path)
     check.add_argument("--source", required=True, help="source name (its schema), e.g. charges")
     check.add_argument("-w", "--workspace", type=Path, help="workspace whose config maps the source to a schema")
+    remind = sub.add_parser("remind", help="queue and send today's payment reminders and manager digests")
+    remind.add_argument("-w", "--workspace", type=Path, required=True)
+    status = sub.add_parser("status", help="files, quarantine, unpaid/overdue invoices, payments, mail")
+    status.add_argument("-w", "--workspace", type=Path, required=True)
+    status.add_argument("--json", action="store_true", help="machine-readable output")
     demo = sub.add_parser("demo", help="init a workspace, drop the samples in, process them")
     demo.add_argument("dir", type=Path, nargs="?", default=Path("demo"))
     return parser
@@ -103,21 +111,43 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.total_errors == 0 else EXIT_QUARANTINED
 
 
+def _remind(args: argparse.Namespace) -> int:
+    ws = Workspace(args.workspace.resolve())
+    remind_once(ws, load_settings(ws.root))
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    ws = Workspace(args.workspace.resolve())
+    load_settings(ws.root)
+    store = Store(ws.state_path)
+    status = collect_status(ws, store, date.today())
+    store.close()
+    print(status_json(status) if args.json else format_status(status))
+    return EXIT_OK
+
+
 def _demo(args: argparse.Namespace) -> int:
     ws = init_workspace(args.dir)
     samples = builtin_dir("samples")
     for sample in sorted((samples / "charges").iterdir()):
         shutil.copy2(sample, ws.inbox("charges") / sample.name)
     code = run_once(ws, load_settings(ws.root))
+    shutil.copy2(samples / "bank" / "kl_to_1c_2026-11.txt", ws.inbox("bank"))  # pays the invoices just issued
+    code = max(code, run_once(ws, load_settings(ws.root)))
     print(
         f"\nDemo workspace: {ws.root}\n"
         f"  1C exchange files: {ws.outbox('1c')}\n"
         f"  PDFs per client:   {ws.root / 'documents'}\n"
         f"  mails (.eml):      {ws.mail_dir}\n"
         f"  originals:         {ws.root / 'archive'}\n"
-        f"  rejected files:    {ws.root / 'quarantine'}"
+        f"  rejected files:    {ws.root / 'quarantine'}\n"
+        f"  payments:          billdrop status -w {ws.root}"
     )
     return code
 
 
-COMMANDS = {"init": _init, "run": _run, "process": _process, "check": _check, "demo": _demo}
+COMMANDS = {
+    "init": _init, "run": _run, "process": _process, "check": _check, "remind": _remind, "status": _status,
+    "demo": _demo,
+}

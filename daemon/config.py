@@ -97,6 +97,12 @@ class MailSettings(_Frozen):
     send_to_clients: bool = True
 
 
+class ReminderSettings(_Frozen):
+    days_after_due: tuple[int, ...] = (3, 10)   # a reminder on each of these days after the due date
+    default_manager: str | None = None          # gets the digest for clients without their own manager
+    send_at_hour: int = 9                       # the daemon sends the day's reminders from this hour on
+
+
 class WatchSettings(_Frozen):
     quiet_seconds: float = 5.0
     rescan_seconds: float = 60.0
@@ -151,6 +157,7 @@ class Settings(_Frozen):
     onec: OneCSettings = OneCSettings()
     mail: MailSettings = MailSettings()
     watch: WatchSettings = WatchSettings()
+    reminders: ReminderSettings = ReminderSettings()
     sources: dict[str, SourceSettings]
 
     @model_validator(mode="after")

@@ -27,17 +27,19 @@ def mail_templates(templates_dir) -> Environment:
     return Environment(loader=FileSystemLoader(templates_dir), undefined=StrictUndefined, keep_trailing_newline=True)
 
 
-def _render(deps: Deps, name: str, **context) -> tuple[str, str]:
+def render_mail(deps: Deps, name: str, **context) -> tuple[str, str]:
     """A mail template's first line is the subject, the rest after a blank line the body."""
     text = deps.mail_templates.get_template(name).render(company=deps.company, **context)
     subject, _, body = text.partition("\n\n")
     return subject.strip(), body.strip() + "\n"
 
 
-def _message_id(deps: Deps, key: str) -> str:
-    """Derived from the job's key, so a mail re-sent after a crash carries the same Message-ID."""
+def job_for(deps: Deps, key: str, recipients: tuple[str, ...], subject: str, body: str,
+            attachments: tuple[str, ...]) -> MailJob:
+    """A job whose Message-ID derives from its key, so a mail re-sent after a crash keeps its identity."""
     domain = deps.settings.mail.sender.rpartition("@")[2].strip(">") or "billdrop.local"
-    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+    message_id = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+    return MailJob(key, recipients, subject, body, attachments, message_id)
 
 
 def client_mails(documents: Sequence[Document], deps: Deps) -> list[MailJob]:
@@ -50,28 +52,19 @@ def client_mails(documents: Sequence[Document], deps: Deps) -> list[MailJob]:
         if not email:
             log.info("mail.no_address", inn=inn, documents=[d.number for d in docs])
             continue
-        subject, body = _render(
+        subject, body = render_mail(
             deps, "client_documents.txt.j2", documents=docs, counterparty=docs[0].counterparty,
             period=month_name(period),
         )
         key = "documents:" + ":".join(f"{d.kind.value}-{d.number}" for d in docs)
-        jobs.append(
-            MailJob(
-                dedupe_key=key,
-                recipients=(email,),
-                subject=subject,
-                body=body,
-                attachments=tuple(deps.workspace.relative(deps.workspace.document_pdf(d)) for d in docs),
-                message_id=_message_id(deps, key),
-            )
-        )
+        attachments = tuple(deps.workspace.relative(deps.workspace.document_pdf(d)) for d in docs)
+        jobs.append(job_for(deps, key, (email,), subject, body, attachments))
     return jobs
 
 
 def quarantine_notice(report: FileReport, report_path: str, sha256: str, deps: Deps) -> MailJob:
-    subject, body = _render(deps, "file_rejected.txt.j2", report=report)
-    key = f"quarantine:{sha256}"
-    return MailJob(key, deps.settings.mail.operators, subject, body, (report_path,), _message_id(deps, key))
+    subject, body = render_mail(deps, "file_rejected.txt.j2", report=report)
+    return job_for(deps, f"quarantine:{sha256}", deps.settings.mail.operators, subject, body, (report_path,))
 
 
 def flush_mail(deps: Deps, transport: Transport) -> dict[str, int]:

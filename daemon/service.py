@@ -14,6 +14,7 @@ import structlog
 from daemon import inbox
 from daemon.config import Settings, resource_dir, smtp_password
 from daemon.core.schema import parse_schema
+from daemon.dunning import queue_reminders
 from daemon.mail_queue import flush_mail, mail_templates
 from daemon.mailer import EmlFolderTransport, SmtpTransport, Transport
 from daemon.pipeline import Deps, FileOutcome, Quarantined, process_file
@@ -23,6 +24,7 @@ from daemon.watcher import InboxWatcher, WatchedFolder
 from daemon.workspace import Workspace
 
 log = structlog.get_logger()
+REMIND_EVERY_S = 3600.0   # reminders are keyed by invoice and level, so re-running them sends nothing twice
 
 
 def local_now() -> datetime:
@@ -94,6 +96,15 @@ def run_once(ws: Workspace, settings: Settings) -> int:
     return 1 if any(isinstance(o, Quarantined) for o in outcomes) else 0
 
 
+def remind_once(ws: Workspace, settings: Settings) -> int:
+    """`billdrop remind`: queue today's reminders and digests, then send the mail queue."""
+    deps = build_deps(ws, settings)
+    queued = queue_reminders(deps, deps.clock().date())
+    flush_mail(deps, mail_transport(ws, settings))
+    deps.store.close()
+    return queued
+
+
 def sd_notify(state: str) -> None:
     """Tell systemd (Type=notify) we are ready or alive; a no-op outside systemd."""
     address = os.environ.get("NOTIFY_SOCKET")
@@ -117,7 +128,7 @@ def serve(ws: Workspace, settings: Settings, stop: threading.Event, *, mail_ever
     watcher.start()
     sd_notify("READY=1")
     log.info("service.started", workspace=str(ws.root), sources=list(settings.sources))
-    next_mail = next_retry = 0.0
+    next_mail = next_retry = next_remind = 0.0
     try:
         while not stop.is_set():
             sd_notify("WATCHDOG=1")
@@ -129,6 +140,9 @@ def serve(ws: Workspace, settings: Settings, stop: threading.Event, *, mail_ever
             if now >= next_retry:  # files a failure (disk full, DB locked) left in work/
                 _guarded("file.failed", resume_work, deps)
                 next_retry = now + settings.watch.rescan_seconds
+            if deps.clock().hour >= settings.reminders.send_at_hour and now >= next_remind:
+                _guarded("reminders.failed", queue_reminders, deps, deps.clock().date())
+                next_remind = now + REMIND_EVERY_S
             if now >= next_mail or ready is not None:
                 _guarded("mail.flush_failed", flush_mail, deps, transport)
                 next_mail = now + mail_every_s

@@ -27,6 +27,7 @@ from daemon.core.bankstatement import Payment
 from daemon.core.money import VatRate
 from daemon.core.payments import ZERO, MatchResult, OpenInvoice
 from daemon.core.records import BankAccount, Contract, Counterparty, LegalForm
+from daemon.core.reminders import InvoiceDue
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -366,6 +367,41 @@ class Store:
             row = conn.execute("SELECT amount FROM balances WHERE inn = ?", (inn,)).fetchone()
             total = amount + (Decimal(row[0]) if row else ZERO)
             conn.execute("INSERT OR REPLACE INTO balances (inn, amount) VALUES (?, ?)", (inn, str(total)))
+
+    def invoices_due(self, conn: sqlite3.Connection) -> list[InvoiceDue]:
+        """Invoices with a due date, their client's e-mail and manager, and what is paid."""
+        paid = {inv.number: inv.paid for inv in self.invoices_with_payments(conn)}
+        rows = conn.execute(
+            "SELECT d.number, d.inn, d.date, d.due_date, d.total, c.card FROM documents d "
+            "JOIN counterparties c ON c.inn = d.inn WHERE d.kind = 'invoice' AND d.due_date IS NOT NULL "
+            "ORDER BY d.due_date, d.number"
+        )
+        result = []
+        for number, inn, when, due, total, card in rows:
+            party = counterparty_from_dict(json.loads(card))
+            result.append(InvoiceDue(number, inn, party.name, party.email, party.manager_email, date.fromisoformat(when),
+                                     date.fromisoformat(due), Decimal(total), paid.get(number, ZERO)))
+        return result
+
+    def reminders_sent(self, conn: sqlite3.Connection) -> set[tuple[str, int]]:
+        return {(number, level) for number, level in conn.execute("SELECT invoice_number, level FROM reminders")}
+
+    def record_reminders(self, conn: sqlite3.Connection, levels: Iterable[tuple[str, int]], today: date) -> None:
+        conn.executemany(
+            "INSERT OR IGNORE INTO reminders (invoice_number, level, sent_on) VALUES (?, ?, ?)",
+            [(number, level, today.isoformat()) for number, level in levels],
+        )
+
+    def enqueue_mails(self, conn: sqlite3.Connection, jobs: Iterable[MailJob], now: datetime) -> None:
+        for job in jobs:
+            self._enqueue(conn, job, now)
+
+    def document(self, kind: str, number: str) -> Document | None:
+        row = self._conn.execute("SELECT payload FROM documents WHERE kind = ? AND number = ?", (kind, number)).fetchone()
+        return document_from_dict(json.loads(row[0])) if row else None
+
+    def file_counts(self) -> dict[str, int]:
+        return dict(self._conn.execute("SELECT outcome, COUNT(*) FROM files GROUP BY outcome").fetchall())
 
     def balances(self) -> dict[str, Decimal]:
         return {inn: Decimal(amount) for inn, amount in self._conn.execute("SELECT inn, amount FROM balances")}

@@ -1,6 +1,7 @@
 """Shell fixtures: a real SMTP server (aiosmtpd) on loopback that records what it accepts."""
 from __future__ import annotations
 
+import signal
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+
+from tests.workspaces import make_workspace, start_daemon
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 SMTP_USER = "billdrop"
@@ -112,3 +115,13 @@ def smtp_server() -> Iterator[SmtpServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def running(tmp_path, smtp_server):
+    """A workspace and a `billdrop run` process mailing to the loopback SMTP server."""
+    ws = make_workspace(tmp_path / "ws", smtp_port=smtp_server.port)
+    proc = start_daemon(ws, tmp_path / "daemon.log")
+    yield ws, proc, tmp_path / "daemon.log"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0

@@ -3,26 +3,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from tests.edschema import validate_message
-from tests.workspaces import files_in, make_workspace, pdf_text, start_daemon, wait_for
+from tests.workspaces import files_in, pdf_text, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def running(tmp_path, smtp_server):
-    """A workspace and a `billdrop run` process mailing to the loopback SMTP server."""
-    ws = make_workspace(tmp_path / "ws", smtp_port=smtp_server.port)
-    proc = start_daemon(ws, tmp_path / "daemon.log")
-    yield ws, proc, tmp_path / "daemon.log"
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == 0
 
 
 def _log_events(log_path: Path) -> list[dict]:

@@ -1,0 +1,69 @@
+"""`billdrop status`: files, quarantine, unpaid and overdue invoices, unmatched payments, mail (shell)."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+from daemon.core.payments import invoice_status
+from daemon.store import Store
+from daemon.workspace import Workspace
+
+
+def collect_status(ws: Workspace, store: Store, today: date) -> dict:
+    with store.transaction() as conn:
+        invoices = store.invoices_due(conn)
+    open_invoices = [
+        {"number": i.number, "inn": i.inn, "client": i.client_name, "due": i.due_date.isoformat(),
+         "total": str(i.total), "paid": str(i.paid), "outstanding": str(i.outstanding),
+         "status": invoice_status(i.total, i.paid, i.due_date, today)}
+        for i in invoices
+        if i.outstanding > 0
+    ]
+    quarantine = sorted(
+        p.relative_to(ws.root).as_posix()
+        for p in (ws.root / "quarantine").rglob("*")
+        if p.is_file() and not p.name.endswith((".errors.json", ".errors.html"))
+    )
+    return {
+        "date": today.isoformat(),
+        "files": store.file_counts(),
+        "quarantine": quarantine,
+        "invoices": {
+            status: {
+                "count": sum(1 for i in open_invoices if i["status"] == status),
+                "outstanding": str(sum((Decimal(i["outstanding"]) for i in open_invoices if i["status"] == status),
+                                       Decimal("0.00"))),
+            }
+            for status in ("unpaid", "partly_paid", "overdue")
+        },
+        "open_invoices": open_invoices,
+        "unmatched_payments": [
+            {"number": n, "date": d, "amount": a, "payer_inn": inn, "payer": name}
+            for n, d, a, inn, name in store.unmatched_payments()
+        ],
+        "balances": {inn: str(amount) for inn, amount in store.balances().items()},
+        "mail": store.mail_counts(),
+    }
+
+
+def format_status(status: dict) -> str:
+    """A plain table for people."""
+    lines = [f"billdrop status на {status['date']}", "", "Файлы:"]
+    lines += [f"  {outcome:<12} {count}" for outcome, count in sorted(status["files"].items())] or ["  нет"]
+    lines += ["", f"В карантине: {len(status['quarantine'])}"] + [f"  {name}" for name in status["quarantine"]]
+    lines += ["", "Счета:"]
+    titles = {"unpaid": "не оплачены", "partly_paid": "оплачены частично", "overdue": "просрочены"}
+    lines += [f"  {titles[s]:<20} {v['count']:>5}  {v['outstanding']:>14} руб." for s, v in status["invoices"].items()]
+    overdue = [i for i in status["open_invoices"] if i["status"] == "overdue"]
+    lines += [f"    {i['number']:<14} {i['client'][:40]:<40} срок {i['due']}  долг {i['outstanding']}" for i in overdue]
+    lines += ["", f"Неопознанные платежи: {len(status['unmatched_payments'])}"]
+    lines += [f"  № {p['number']} от {p['date']} на {p['amount']} руб., ИНН {p['payer_inn']} {p['payer']}"
+              for p in status["unmatched_payments"]]
+    lines += ["", "Переплаты:"] + [f"  ИНН {inn}: {amount} руб." for inn, amount in status["balances"].items()]
+    lines += ["", "Письма: " + (", ".join(f"{k} {v}" for k, v in sorted(status["mail"].items())) or "нет")]
+    return "\n".join(lines)
+
+
+def status_json(status: dict) -> str:
+    return json.dumps(status, ensure_ascii=False, indent=2)

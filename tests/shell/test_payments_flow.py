@@ -1,0 +1,75 @@
+"""Bank statements through the running daemon mark invoices paid; reminders go out once each."""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from datetime import date
+
+import pytest
+
+from daemon.cli import main
+from daemon.status import collect_status
+from daemon.store import Store
+from tests.workspaces import files_in, make_workspace, wait_for
+
+pytestmark = pytest.mark.slow
+EXPECTED = {"2611-00001": "paid", "2611-00002": "paid", "2611-00003": "paid", "2611-00004": "partly",
+            "2611-00005": "paid", "2611-00006": "paid"}
+
+
+def _state(ws) -> tuple:
+    with sqlite3.connect(ws.state_path) as conn:
+        return tuple(conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in ("payments", "allocations", "balances"))
+
+
+def test_statement_marks_the_readme_invoices_paid(running, shared_samples):
+    """Charges, then the statement: 00001–00003, 00005, 00006 paid, 00004 partly, 100.00 kept, 811 reported."""
+    ws, proc, _ = running
+    shutil.copy(shared_samples / "charges" / "isp_charges_2026-11.csv", ws.inbox("charges"))
+    wait_for(lambda: len(files_in(ws.root / "archive")) == 1, what="charges archived")
+    statement = shared_samples / "bank" / "kl_to_1c_2026-11.txt"
+    shutil.copy(statement, ws.inbox("bank"))
+    wait_for(lambda: len(files_in(ws.root / "archive")) == 2, what="statement archived")
+
+    store = Store(ws.state_path)
+    status = collect_status(ws, store, date(2026, 11, 30))
+    open_numbers = {i["number"]: i for i in status["open_invoices"]}
+    for number, expected in EXPECTED.items():
+        assert (number in open_numbers) == (expected == "partly"), number
+    assert open_numbers["2611-00004"]["paid"] == "5316.34"
+    assert status["balances"] == {"669644592893": "100.00"}
+    assert [p["number"] for p in status["unmatched_payments"]] == ["811"]
+    before = _state(ws)
+
+    shutil.copy(statement, ws.inbox("bank") / "again.txt")  # the same statement again
+    text = statement.read_bytes().replace(b"09:15:42", b"10:20:00")  # re-exported: other bytes, same payments
+    (ws.inbox("bank") / "reexport.txt").write_bytes(text)
+    wait_for(lambda: len(files_in(ws.root / "archive")) == 4, what="both copies archived")
+    assert _state(ws) == before
+    store.close()
+    assert proc.poll() is None
+
+
+def test_reminders_reach_the_right_people_once(tmp_path, shared_samples, smtp_server):
+    """Overdue unpaid invoices get one reminder each with the invoice attached; the manager one digest."""
+    ws = make_workspace(tmp_path / "ws", smtp_port=smtp_server.port,
+                        extra='\n[reminders]\ndays_after_due = [3, 10]\ndefault_manager = "boss@severnet.example.ru"\n')
+    shutil.copy(shared_samples / "charges" / "isp_charges_2026-11.csv", ws.inbox("charges"))
+    shutil.copy(shared_samples / "bank" / "kl_to_1c_2026-11.txt", ws.inbox("bank"))
+    assert main(["process", "-w", str(ws.root)]) == 0
+    sent_before = len(smtp_server.messages)
+    main(["remind", "-w", str(ws.root)])
+    reminders = smtp_server.messages[sent_before:]
+    to_clients = [m for m in reminders if m["To"] != "boss@severnet.example.ru"]
+    digests = [m for m in reminders if m["To"] == "boss@severnet.example.ru"]
+    reminded = {m["Subject"].rsplit("№ ", 1)[1] for m in to_clients}
+    assert reminded.isdisjoint({"2611-00001", "2611-00002", "2611-00003", "2611-00005", "2611-00006"})
+    assert "2611-00004" in reminded and len(reminded) == len(to_clients) == 20
+    granit = next(m for m in to_clients if m["Subject"].endswith("2611-00004"))
+    assert granit["To"] == "buh3@client3.ru"
+    assert [a.get_filename() for a in granit.iter_attachments()] == ["Счет_2611-00004.pdf"]
+    assert "5316.33" in granit.get_body().get_content()
+    assert len(digests) == 1 and "2611-00004" in digests[0].get_body().get_content()
+
+    main(["remind", "-w", str(ws.root)])
+    assert len(smtp_server.messages) == sent_before + len(reminders)
