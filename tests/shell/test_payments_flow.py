@@ -73,3 +73,15 @@ def test_reminders_reach_the_right_people_once(tmp_path, shared_samples, smtp_se
 
     main(["remind", "-w", str(ws.root)])
     assert len(smtp_server.messages) == sent_before + len(reminders)
+
+
+def test_malformed_statement_is_quarantined_naming_line_and_key(tmp_path, capsys):
+    """A statement with a bad amount goes to quarantine; the report names the line and the key."""
+    ws = make_workspace(tmp_path / "ws")
+    bad = "1CClientBankExchange\nСекцияДокумент=Платежное поручение\nНомер=1\nДата=01.11.2026\nСумма=12,3,4\nКонецДокумента\nКонецФайла\n"
+    (ws.inbox("bank") / "bad.txt").write_bytes(bad.encode("cp1251"))
+    assert main(["process", "-w", str(ws.root)]) == 1
+    report = (ws.quarantine("bank") / "bad.txt.errors.json").read_text(encoding="utf-8")
+    assert '"line": 5' in report and '"column": "Сумма"' in report
+    assert main(["status", "-w", str(ws.root), "--json"]) == 0
+    assert '"quarantine/bank/bad.txt"' in capsys.readouterr().out
