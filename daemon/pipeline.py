@@ -23,7 +23,7 @@ from daemon.core.validation import validate_table
 from daemon.core.records import Company
 from daemon.mail_queue import client_mails, quarantine_notice
 from daemon.render.enterprisedata import message_file_name, render_message
-from daemon.render.pdf import PdfRenderer
+from daemon.render.pdf import PdfPool
 from daemon.store import Store
 from daemon.workspace import Workspace, write_atomic
 
@@ -59,7 +59,7 @@ class Deps:
     company: Company
     store: Store
     schemas: dict[str, SourceSchema]
-    pdf: PdfRenderer
+    pdf: PdfPool
     mail_templates: Environment
     clock: Callable[[], datetime]
 
@@ -213,9 +213,9 @@ def _finish_accepted(
     ws, settings = deps.workspace, deps.settings
     if documents and settings.onec.enabled:
         message = render_message(documents, deps.company, version=settings.onec.version, now=committed_at)
-        write_atomic(ws.outbox("1c") / message_file_name(source, committed_at, sha256[:8]), message)
-    for doc in documents:
-        write_atomic(ws.document_pdf(doc), deps.pdf.render(doc, deps.company))
+        write_atomic(ws.outbox("1c") / message_file_name(source, committed_at, sha256[:8], version=settings.onec.version), message)
+    for doc, pdf in zip(documents, deps.pdf.render_many(documents, deps.company)):
+        write_atomic(ws.document_pdf(doc), pdf)
     inbox.finish(path, ws.archive(source, committed_at.date()))
     deps.store.finish_file(sha256, "done", deps.clock())
 

@@ -18,7 +18,7 @@ from daemon.dunning import queue_reminders
 from daemon.mail_queue import flush_mail, mail_templates
 from daemon.mailer import EmlFolderTransport, SmtpTransport, Transport
 from daemon.pipeline import Deps, FileOutcome, Quarantined, process_file
-from daemon.render.pdf import PdfRenderer
+from daemon.render.pdf import PdfPool
 from daemon.store import Store
 from daemon.watcher import InboxWatcher, WatchedFolder
 from daemon.workspace import Workspace
@@ -46,10 +46,15 @@ def build_deps(ws: Workspace, settings: Settings, clock: Callable[[], datetime] 
             name: parse_schema((schemas_dir / f"{name}.toml").read_text(encoding="utf-8"), name)
             for name in schema_names
         },
-        pdf=PdfRenderer(templates / "pdf"),
+        pdf=PdfPool(templates / "pdf"),
         mail_templates=mail_templates(templates / "mail"),
         clock=clock,
     )
+
+
+def close_deps(deps: Deps) -> None:
+    deps.pdf.close()
+    deps.store.close()
 
 
 def mail_transport(ws: Workspace, settings: Settings) -> Transport:
@@ -92,7 +97,7 @@ def run_once(ws: Workspace, settings: Settings) -> int:
     deps = build_deps(ws, settings)
     outcomes = process_inboxes(deps)
     flush_mail(deps, mail_transport(ws, settings))
-    deps.store.close()
+    close_deps(deps)
     return 1 if any(isinstance(o, Quarantined) for o in outcomes) else 0
 
 
@@ -101,7 +106,7 @@ def remind_once(ws: Workspace, settings: Settings) -> int:
     deps = build_deps(ws, settings)
     queued = queue_reminders(deps, deps.clock().date())
     flush_mail(deps, mail_transport(ws, settings))
-    deps.store.close()
+    close_deps(deps)
     return queued
 
 
@@ -148,7 +153,7 @@ def serve(ws: Workspace, settings: Settings, stop: threading.Event, *, mail_ever
                 next_mail = now + mail_every_s
     finally:
         watcher.stop()
-        deps.store.close()
+        close_deps(deps)
         log.info("service.stopped")
     return 0
 

@@ -52,8 +52,3 @@ def company() -> Company:
         email="buh@severnet.example.ru",
     )
 
-
-@pytest.fixture(scope="session")
-def ed_workdir(tmp_path_factory) -> Path:
-    """Where the in-memory-built EnterpriseData schema wrappers are written, once per session."""
-    return tmp_path_factory.mktemp("edschema")

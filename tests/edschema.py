@@ -1,8 +1,10 @@
-"""Validators for EnterpriseData messages: the official XSD under XSD 1.1, and a closed-content copy.
+"""EnterpriseData validators for tests: the official XSD under XSD 1.1 and a closed-content copy, in memory.
 
-The official schema declares no global elements and lets unknown or misplaced elements through its
-wildcards; both are fixed in memory only (NOTES §1.3): the files under specs/ are never changed.
+The official schema declares no global elements, and its trailing wildcards let unknown and misplaced
+elements through (NOTES §1.3). Both are fixed on in-memory copies: the files under specs/ are read,
+never changed or copied. Each validator is built once per version and test session.
 """
+
 from __future__ import annotations
 
 import functools
@@ -14,90 +16,119 @@ from lxml import etree
 
 XS = "http://www.w3.org/2001/XMLSchema"
 MSG_NS = "http://www.1c.ru/SSL/Exchange/Message"
-ED_FILES = {"1.11": "EnterpriseData_1_11_7.xsd", "1.17": "EnterpriseData_1_17_3.xsd",
-            "1.20": "EnterpriseData_1_20_2.xsd", "1.22": "EnterpriseData_1_22_1.xsd"}
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+ED_NS = "http://v8.1c.ru/edi/edi_stnd/EnterpriseData/{version}"
+ED_FILES = {
+    "1.11": "EnterpriseData_1_11_7.xsd",
+    "1.17": "EnterpriseData_1_17_3.xsd",
+    "1.20": "EnterpriseData_1_20_2.xsd",
+    "1.22": "EnterpriseData_1_22_1.xsd",
+}
+MEMORY = "billdrop-memory:"  # scheme of the in-memory schema documents served to lxml
+HEADER_URL, ED_URL = MEMORY + "ExchangeMessage.xsd", MEMORY + "EnterpriseData.xsd"
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def _object_types(ed_xsd: etree._ElementTree) -> list[str]:
-    """Complex types that extend Object (the catalogs and documents), plus УдалениеОбъекта."""
-    names = [
+def _xs(parent: etree._Element, tag: str, **attributes: str) -> etree._Element:
+    return etree.SubElement(parent, f"{{{XS}}}{tag}", attributes)
+
+
+def _own_prefix(schema: etree._Element) -> str:
+    """The prefix a schema document uses for its own target namespace."""
+    return next(p for p, uri in schema.nsmap.items() if p and uri == schema.get("targetNamespace"))
+
+
+def _object_types(ed: etree._Element) -> list[str]:
+    """Complex types extending Object (catalogs, documents, ...), plus УдалениеОбъекта."""
+    names = {
         ct.get("name")
-        for ct in ed_xsd.getroot().iterfind(f"{{{XS}}}complexType")
+        for ct in ed.iterfind(f"{{{XS}}}complexType")
         if any(ext.get("base", "").endswith(":Object") for ext in ct.iter(f"{{{XS}}}extension"))
+    }
+    return sorted(names | {"УдалениеОбъекта"})
+
+
+def _schema_documents(
+    specs_dir: Path, version: str, *, closed: bool
+) -> tuple[etree._Element, etree._Element]:
+    """The header and ED schemas with global Header and Body; wildcards removed when `closed`."""
+    folder = specs_dir / "enterprisedata"
+    header = etree.parse(str(folder / "ExchangeMessage.xsd")).getroot()
+    ed = etree.parse(str(folder / ED_FILES[version])).getroot()
+    if closed:
+        for schema in (header, ed):
+            for wildcard in list(schema.iter(f"{{{XS}}}any", f"{{{XS}}}anyAttribute")):
+                wildcard.getparent().remove(wildcard)
+    _xs(header, "element", name="Header", type=f"{_own_prefix(header)}:Header")
+    choice = _xs(
+        _xs(_xs(ed, "element", name="Body"), "complexType"), "choice", minOccurs="0", maxOccurs="unbounded"
+    )
+    for name in _object_types(ed):
+        _xs(choice, "element", name=name, type=f"{_own_prefix(ed)}:{name}")
+    return header, ed
+
+
+def _message_schema(version: str, locations: dict[str, str]) -> etree._Element:
+    """No-namespace schema of `Message` = msg:Header, Body? (Message itself is unqualified)."""
+    ed_ns = ED_NS.format(version=version)
+    schema = etree.Element(f"{{{XS}}}schema", nsmap={"xs": XS, "msg": MSG_NS, "ed": ed_ns})
+    for namespace in (MSG_NS, ed_ns):
+        location = {"schemaLocation": locations[namespace]} if namespace in locations else {}
+        _xs(schema, "import", namespace=namespace, **location)
+    sequence = _xs(_xs(_xs(schema, "element", name="Message"), "complexType"), "sequence")
+    _xs(sequence, "element", ref="msg:Header")
+    _xs(sequence, "element", ref="ed:Body", minOccurs="0")
+    return schema
+
+
+@functools.cache
+def official_schema(specs_dir: Path, version: str) -> xmlschema.XMLSchema11:
+    """The official XSD, wildcards and all, under XSD 1.1 (lxml and XSD 1.0 reject it)."""
+    header, ed = _schema_documents(specs_dir, version, closed=False)
+    # One multi-source schema: the imports need no locations, every namespace is loaded here.
+    sources = [etree.tostring(schema) for schema in (header, ed, _message_schema(version, {}))]
+    return xmlschema.XMLSchema11(sources)
+
+
+class _MemoryResolver(etree.Resolver):
+    """Serves the in-memory schema documents to lxml's schema compiler."""
+
+    def __init__(self, documents: dict[str, bytes]) -> None:
+        super().__init__()
+        self.documents = documents
+
+    def resolve(self, url: str, pubid: str | None, context: object) -> object:
+        if url in self.documents:
+            return self.resolve_string(self.documents[url], context)
+        return None
+
+
+@functools.cache
+def closed_schema(specs_dir: Path, version: str) -> etree.XMLSchema:
+    """The closed-content copy, compiled by lxml: stricter than the official schema, never weaker."""
+    header, ed = _schema_documents(specs_dir, version, closed=True)
+    for imported in ed.iterfind(f"{{{XS}}}import"):
+        if imported.get("namespace") == MSG_NS:
+            imported.set("schemaLocation", HEADER_URL)
+    parser = etree.XMLParser()
+    parser.resolvers.add(_MemoryResolver({HEADER_URL: etree.tostring(header), ED_URL: etree.tostring(ed)}))
+    message = _message_schema(version, {MSG_NS: HEADER_URL, ED_NS.format(version=version): ED_URL})
+    return etree.XMLSchema(etree.fromstring(etree.tostring(message), parser))
+
+
+def validate_message(xml: bytes, version: str, specs_dir: Path) -> list[str]:
+    """Every problem the official schema, the closed copy and the Ссылка check find, each prefixed by
+    its source: "official:", "closed:" or "Ссылка:". Empty when the message is valid."""
+    problems = [
+        f"official: {error.reason} at {error.path}"
+        for error in official_schema(specs_dir, version).iter_errors(xml)
     ]
-    return sorted(set(names) | {"УдалениеОбъекта"})
-
-
-def _wrappers(ed_path: Path, ed_ns: str, types: list[str]) -> tuple[str, str, str]:
-    header = f"""<xs:schema xmlns:xs="{XS}" xmlns:tns="{MSG_NS}" targetNamespace="{MSG_NS}"
-        elementFormDefault="qualified"><xs:include schemaLocation="{{header}}"/>
-        <xs:element name="Header" type="tns:Header"/></xs:schema>"""
-    choices = "".join(f'<xs:element name="{t}" type="ed:{t}"/>' for t in types)
-    body = f"""<xs:schema xmlns:xs="{XS}" xmlns:ed="{ed_ns}" targetNamespace="{ed_ns}" elementFormDefault="qualified">
-        <xs:import namespace="{MSG_NS}" schemaLocation="header_wrapper.xsd"/>
-        <xs:include schemaLocation="{ed_path.as_uri()}"/>
-        <xs:element name="Body"><xs:complexType><xs:choice minOccurs="0" maxOccurs="unbounded">{choices}
-        </xs:choice></xs:complexType></xs:element></xs:schema>"""
-    message = f"""<xs:schema xmlns:xs="{XS}" xmlns:msg="{MSG_NS}" xmlns:ed="{ed_ns}">
-        <xs:import namespace="{MSG_NS}" schemaLocation="header_wrapper.xsd"/>
-        <xs:import namespace="{ed_ns}" schemaLocation="body_wrapper.xsd"/>
-        <xs:element name="Message"><xs:complexType><xs:sequence><xs:element ref="msg:Header"/>
-        <xs:element ref="ed:Body" minOccurs="0"/></xs:sequence></xs:complexType></xs:element></xs:schema>"""
-    return header, body, message
-
-
-def _closed_copy(path: Path, target: Path) -> Path:
-    """The schema with every xs:any / xs:anyAttribute removed: stricter than the official one."""
-    tree = etree.parse(str(path))
-    for wildcard in list(tree.iter(f"{{{XS}}}any", f"{{{XS}}}anyAttribute")):
-        wildcard.getparent().remove(wildcard)
-    for imp in tree.iter(f"{{{XS}}}import"):
-        if imp.get("namespace") == MSG_NS:
-            imp.set("schemaLocation", "header_wrapper.xsd")
-    tree.write(str(target), xml_declaration=True, encoding="UTF-8")
-    return target
-
-
-def _write_wrappers(folder: Path, ed_path: Path, header_path: Path, version: str) -> Path:
-    ed_ns = f"http://v8.1c.ru/edi/edi_stnd/EnterpriseData/{version}"
-    types = _object_types(etree.parse(str(ed_path)))
-    header, body, message = _wrappers(ed_path, ed_ns, types)
-    (folder / "header_wrapper.xsd").write_text(header.replace("{header}", header_path.as_uri()), encoding="utf-8")
-    (folder / "body_wrapper.xsd").write_text(body, encoding="utf-8")
-    (folder / "message.xsd").write_text(message, encoding="utf-8")
-    return folder / "message.xsd"
-
-
-@functools.cache
-def official_schema(specs: Path, version: str, workdir: Path) -> xmlschema.XMLSchema11:
-    """The official XSD (XSD 1.1, wildcards and all), wrapped with global Message/Header/Body."""
-    ed = specs / "enterprisedata"
-    folder = workdir / f"official-{version}"
-    folder.mkdir(parents=True, exist_ok=True)
-    entry = _write_wrappers(folder, ed / ED_FILES[version], ed / "ExchangeMessage.xsd", version)
-    return xmlschema.XMLSchema11(str(entry))
-
-
-@functools.cache
-def closed_schema(specs: Path, version: str, workdir: Path) -> etree.XMLSchema:
-    """The closed-content copy compiled by lxml (XSD 1.0 accepts it once the wildcards are gone)."""
-    ed = specs / "enterprisedata"
-    folder = workdir / f"closed-{version}"
-    folder.mkdir(parents=True, exist_ok=True)
-    header = _closed_copy(ed / "ExchangeMessage.xsd", folder / "ExchangeMessage.xsd")
-    ed_copy = _closed_copy(ed / ED_FILES[version], folder / ED_FILES[version])
-    entry = _write_wrappers(folder, ed_copy, header, version)
-    return etree.XMLSchema(etree.parse(str(entry)))
-
-
-def validate_message(xml: bytes, version: str, specs: Path, workdir: Path) -> list[str]:
-    """Every problem the official schema, the closed copy and the Ссылка UUID check find."""
-    problems = [f"official: {e.reason} at {e.path}" for e in official_schema(specs, version, workdir).iter_errors(xml)]
-    closed = closed_schema(specs, version, workdir)
-    doc = etree.fromstring(xml)
-    if not closed.validate(doc):
-        problems += [f"closed: line {e.line}: {e.message}" for e in closed.error_log]
-    ed_ns = f"http://v8.1c.ru/edi/edi_stnd/EnterpriseData/{version}"
-    problems += [f"Ссылка is not a UUID: {r.text!r}" for r in doc.iter(f"{{{ed_ns}}}Ссылка") if not UUID.match(r.text or "")]
+    document = etree.fromstring(xml)
+    closed = closed_schema(specs_dir, version)
+    if not closed.validate(document):
+        problems += [f"closed: line {error.line}: {error.message}" for error in closed.error_log]
+    problems += [
+        f"Ссылка: line {ref.sourceline}: {ref.text!r} is not a lowercase UUID"
+        for ref in document.iter(f"{{{ED_NS.format(version=version)}}}Ссылка")
+        if not UUID.fullmatch(ref.text or "")
+    ]
     return problems

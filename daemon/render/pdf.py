@@ -6,7 +6,11 @@ process: building them per document is what makes naive WeasyPrint use slow.
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
+from multiprocessing import get_context
 from decimal import Decimal
 from pathlib import Path
 
@@ -90,3 +94,52 @@ class PdfRenderer:
             pdf_identifier=identifier,
             uncompressed_pdf=False,
         )
+
+
+_worker_renderer: PdfRenderer | None = None
+
+
+def _start_worker(templates_dir: Path) -> None:
+    global _worker_renderer
+    _worker_renderer = PdfRenderer(templates_dir)
+
+
+def _render_in_worker(document: Document, company: Company) -> bytes:
+    assert _worker_renderer is not None, "worker not initialised"
+    return _worker_renderer.render(document, company)
+
+
+class PdfPool:
+    """Renders many documents on every core; a handful render in-process, where a pool would only add latency.
+
+    Workers are recycled after `tasks_per_worker` documents so WeasyPrint's caches cannot grow without
+    bound; they start by forkserver, never by forking a process that runs watcher threads.
+    """
+
+    def __init__(self, templates_dir: Path, *, workers: int | None = None, tasks_per_worker: int = 500,
+                 inline_below: int = 8) -> None:
+        self.local = PdfRenderer(templates_dir)
+        self.templates_dir = templates_dir
+        self.workers = workers or os.cpu_count() or 1
+        self.tasks_per_worker = tasks_per_worker
+        self.inline_below = inline_below
+        self._pool: ProcessPoolExecutor | None = None
+
+    def render(self, document: Document, company: Company) -> bytes:
+        return self.local.render(document, company)
+
+    def render_many(self, documents: Sequence[Document], company: Company) -> list[bytes]:
+        if len(documents) < self.inline_below or self.workers < 2:
+            return [self.local.render(d, company) for d in documents]
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=get_context("forkserver"), initializer=_start_worker,
+                initargs=(self.templates_dir,), max_tasks_per_child=self.tasks_per_worker,
+            )
+        chunk = max(1, len(documents) // (self.workers * 4))
+        return list(self._pool.map(_render_in_worker, documents, [company] * len(documents), chunksize=chunk))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None

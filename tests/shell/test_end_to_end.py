@@ -23,7 +23,7 @@ def _documents(ws) -> list[tuple]:
         return conn.execute("SELECT kind, number, inn, total FROM documents ORDER BY kind, number").fetchall()
 
 
-def test_charges_samples_through_the_daemon(running, shared_samples, specs_dir, ed_workdir, smtp_server):
+def test_charges_samples_through_the_daemon(running, shared_samples, specs_dir, smtp_server):
     """Both ISP exports dropped into inbox/charges give valid 1C XML, readable PDFs and client mails."""
     ws, proc, log_path = running
     csv = shared_samples / "charges" / "isp_charges_2026-11.csv"
@@ -35,7 +35,7 @@ def test_charges_samples_through_the_daemon(running, shared_samples, specs_dir, 
     messages = files_in(ws.outbox("1c"), "*.xml")
     assert len(messages) == 2
     for message in messages:
-        assert validate_message(message.read_bytes(), "1.20", specs_dir, ed_workdir) == []
+        assert validate_message(message.read_bytes(), "1.20", specs_dir) == []
 
     invoice = ws.root / "documents" / "6674085940" / "2026-11" / "Счет_2611-00004.pdf"
     text = pdf_text(invoice)

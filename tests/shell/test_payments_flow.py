@@ -52,8 +52,10 @@ def test_statement_marks_the_readme_invoices_paid(running, shared_samples):
 
 def test_reminders_reach_the_right_people_once(tmp_path, shared_samples, smtp_server):
     """Overdue unpaid invoices get one reminder each with the invoice attached; the manager one digest."""
-    ws = make_workspace(tmp_path / "ws", smtp_port=smtp_server.port,
-                        extra='\n[reminders]\ndays_after_due = [3, 10]\ndefault_manager = "boss@severnet.example.ru"\n')
+    ws = make_workspace(tmp_path / "ws", smtp_port=smtp_server.port)
+    config = ws.config_path.read_text(encoding="utf-8")
+    ws.config_path.write_text(config.replace('# default_manager = "manager@severnet.example.ru"',
+                                             'default_manager = "boss@severnet.example.ru"'), encoding="utf-8")
     shutil.copy(shared_samples / "charges" / "isp_charges_2026-11.csv", ws.inbox("charges"))
     shutil.copy(shared_samples / "bank" / "kl_to_1c_2026-11.txt", ws.inbox("bank"))
     assert main(["process", "-w", str(ws.root)]) == 0
