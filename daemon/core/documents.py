@@ -354,13 +354,13 @@ def _reissue_error(first: ChargeRecord, issued: IssuedDocument, lines: Sequence[
 
 
 def _link_related(documents: list[Document]) -> list[Document]:
-    """Point each act at the invoice of the same contract and period."""
-    invoices = {
-        (d.contract.number, d.period_start): d.number for d in documents if d.kind is DocumentKind.INVOICE
-    }
-    return [
-        replace(d, related_number=invoices.get((d.contract.number, d.period_start)))
-        if d.kind is not DocumentKind.INVOICE
-        else d
-        for d in documents
-    ]
+    """An act or УПД points at the invoice of its contract and period; a счёт-фактура at the act or УПД."""
+    by_kind = {(d.kind, d.contract.number, d.period_start): d.number for d in documents}
+
+    def related(d: Document) -> str | None:
+        key = (d.contract.number, d.period_start)
+        if d.kind is DocumentKind.TAX_INVOICE:
+            return by_kind.get((DocumentKind.ACT, *key)) or by_kind.get((DocumentKind.UPD, *key))
+        return by_kind.get((DocumentKind.INVOICE, *key))
+
+    return [d if d.kind is DocumentKind.INVOICE else replace(d, related_number=related(d)) for d in documents]

@@ -133,3 +133,16 @@ def test_contract_with_two_inns_is_an_error():
         [charge(4, "Д-1", "6672002970", "1", "10"), charge(5, "Д-1", "6677276935", "2", "10")], EMPTY, rules()
     )
     assert isinstance(result, tuple) and result[0].line == 5
+
+
+def test_tax_invoice_points_at_the_act():
+    """A счёт-фактура is linked to the act of its contract and period, the act to the invoice."""
+    fmt = "{period:%y%m}-{seq:05}"
+    kinds = (DocumentKind.INVOICE, DocumentKind.ACT, DocumentKind.TAX_INVOICE)
+    ledger = Ledger(counterparties={}, issued={}, sequences={(DocumentKind.ACT, "2611-\x00"): 6})
+    plan = plan_of(plan_charge_documents(
+        [charge(4, "Д-1", "6672002970", "1", "10")], ledger, rules(kinds=kinds, number_formats={k: fmt for k in kinds})
+    ))
+    by_kind = {d.kind: d for d in plan.documents}
+    assert by_kind[DocumentKind.ACT].related_number == by_kind[DocumentKind.INVOICE].number == "2611-00001"
+    assert by_kind[DocumentKind.TAX_INVOICE].related_number == by_kind[DocumentKind.ACT].number == "2611-00007"
