@@ -94,6 +94,7 @@ class MailSettings(_Frozen):
     operators: tuple[str, ...] = ()
     smtp: SmtpSettings | None = None   # none: .eml files in <workspace>/mail/
     max_attempts: int = 10
+    retry_base_seconds: float = 60.0   # first retry after this, doubling up to an hour
     send_to_clients: bool = True
 
 

@@ -84,7 +84,8 @@ def flush_mail(deps: Deps, transport: Transport) -> dict[str, int]:
         except MailError as exc:
             attempts = queued.attempts + 1
             give_up = exc.permanent or attempts >= deps.settings.mail.max_attempts
-            retry_at = None if give_up else deps.clock() + timedelta(seconds=retry_delay_s(attempts))
+            delay = retry_delay_s(attempts, deps.settings.mail.retry_base_seconds)
+            retry_at = None if give_up else deps.clock() + timedelta(seconds=delay)
             store.mark_mail_failed(queued.id, str(exc), retry_at)
             counts["failed" if give_up else "retry"] += 1
             log.warning("mail.failed", to=list(job.recipients), error=str(exc), attempts=attempts, final=give_up)

@@ -14,7 +14,6 @@ from typing import Literal, Protocol
 from daemon.inbox import safe_name
 from daemon.workspace import write_atomic
 
-RETRY_BASE_S = 60.0
 RETRY_CAP_S = 3600.0
 
 Security = Literal["starttls", "ssl", "none"]
@@ -71,10 +70,10 @@ def compose(
     return message
 
 
-def retry_delay_s(attempt: int) -> float:
+def retry_delay_s(attempt: int, base_s: float = 60.0) -> float:
     """Seconds to wait after the `attempt`-th failed send (1-based): 60, 120, 240, … capped at one hour."""
     exponent = min(max(attempt, 1) - 1, 16)  # bounded so 2**n stays small; the cap applies long before
-    return min(RETRY_BASE_S * 2.0**exponent, RETRY_CAP_S)
+    return min(base_s * 2.0**exponent, RETRY_CAP_S)
 
 
 def _ensure_headers(message: EmailMessage) -> str:

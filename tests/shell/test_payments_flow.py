@@ -87,3 +87,20 @@ def test_malformed_statement_is_quarantined_naming_line_and_key(tmp_path, capsys
     assert '"line": 5' in report and '"column": "Сумма"' in report
     assert main(["status", "-w", str(ws.root), "--json"]) == 0
     assert '"quarantine/bank/bad.txt"' in capsys.readouterr().out
+
+
+def test_smtp_down_mails_wait_and_go_exactly_once(tmp_path, shared_samples, smtp_server):
+    """With the relay down the mails stay queued; once it is back each is delivered once, no more."""
+    ws = make_workspace(tmp_path / "ws", smtp_port=smtp_server.port)
+    config = ws.config_path.read_text(encoding="utf-8")
+    ws.config_path.write_text(config.replace("max_attempts = 10", "max_attempts = 10\nretry_base_seconds = 0"),
+                              encoding="utf-8")
+    smtp_server.stop()
+    shutil.copy(shared_samples / "charges" / "isp_charges_2026-11.csv", ws.inbox("charges"))
+    assert main(["process", "-w", str(ws.root)]) == 0
+    assert Store(ws.state_path).mail_counts() == {"queued": 25}
+    smtp_server.start()
+    main(["remind", "-w", str(ws.root)])  # any run sends what is due
+    main(["remind", "-w", str(ws.root)])
+    to = [m["To"] for m in smtp_server.messages if "документы" in m["Subject"]]
+    assert len(to) == len(set(to)) == 25
