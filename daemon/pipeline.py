@@ -112,6 +112,9 @@ def _process(path: Path, data: bytes, sha256: str, source: str, deps: Deps) -> t
         return _quarantine(path, sha256, source, FileReport.for_file(path.name, source, table.reason), 0, deps), 0
     validated = validate_table(table, schema)
     rows = len(validated.records)
+    if not validated.records and not validated.errors:
+        report = FileReport.for_file(path.name, source, "в файле нет ни одной строки с данными, только заголовок")
+        return _quarantine(path, sha256, source, report, 0, deps), 0
     if validated.ignored_columns:
         log.info("file.columns_ignored", file=path.name, columns=list(validated.ignored_columns))
     errors = list(validated.errors) + _control_total_errors(validated)

@@ -70,3 +70,24 @@ def test_systemd_unit_is_hardened():
     assert service["CapabilityBoundingSet"] == "" and service["NoNewPrivileges"] == "true"
     assert service["PrivateTmp"] == "true" and service["ProtectHome"] == "true"
     assert ["SystemCallFilter", "@system-service"] in directives
+
+
+def test_bad_inputs_are_quarantined_with_a_reason(tmp_path, shared_samples):
+    """Empty, header-only, binary junk, KOI8 and truncated XLSX files: each quarantined with its reason."""
+    ws = make_workspace(tmp_path / "ws")
+    xlsx = (shared_samples / "charges" / "isp_charges_2026-10.xlsx").read_bytes()
+    inputs = {
+        "empty.csv": b"",
+        "header only.csv": "Договор;Клиент;ИНН;Услуга;Период;Сумма\n".encode("cp1251"),
+        "junk.csv": bytes(range(256)) * 40,
+        "koi8.csv": (shared_samples / "charges" / "isp_charges_2026-11.csv").read_bytes().decode("cp1251").encode("koi8_r", errors="replace"),
+        "обрезанный ..xlsx": xlsx[: len(xlsx) // 2],
+    }
+    for name, data in inputs.items():
+        (ws.inbox("charges") / name).write_bytes(data)
+    assert main(["process", "-w", str(ws.root)]) == 1
+    for name, data in inputs.items():
+        assert (ws.quarantine("charges") / name).read_bytes() == data, name
+        report = (ws.quarantine("charges") / f"{name}.errors.json").read_text(encoding="utf-8")
+        assert '"reason": "' in report and '"reason": ""' not in report, name
+    assert files_in(ws.root / "documents") == [] and files_in(ws.root / "work") == []

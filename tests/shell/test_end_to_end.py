@@ -63,11 +63,12 @@ def test_bad_file_is_quarantined_with_every_error(running, shared_samples):
     bad = text.replace("6672002970", "6672002971", 1).replace(";6900,00;6900,00;", ";6900,00;шесть;", 1)
     (ws.inbox("charges") / "bad charges.csv").write_bytes(bad.encode("cp1251"))
     report_path = ws.quarantine("charges") / "bad charges.csv.errors.json"
-    wait_for(report_path.exists, what="quarantine report")
+    kept = ws.quarantine("charges") / "bad charges.csv"
+    wait_for(lambda: report_path.exists() and kept.exists(), what="quarantined file and its report")
     report = json.loads(report_path.read_text(encoding="utf-8"))
     reasons = {(e["line"], e["column"]) for e in report["errors"]}
     assert (4, "ИНН") in reasons and (5, "Сумма") in reasons
-    assert (ws.quarantine("charges") / "bad charges.csv").read_bytes() == bad.encode("cp1251")
+    assert kept.read_bytes() == bad.encode("cp1251")
     assert _documents(ws) == []
 
     shutil.copy(good, ws.inbox("charges") / good.name)  # the daemon is still working
