@@ -91,6 +91,11 @@ class Document:
     def vat_exempt(self) -> bool:
         return all(line.vat_rate.exempt for line in self.lines)
 
+    @property
+    def upd_status(self) -> int:
+        """УПД status: 1 (счёт-фактура and transfer document) with VAT, 2 (transfer document only) without."""
+        return 2 if self.vat_exempt else 1
+
 
 @dataclass(frozen=True)
 class IssueRules:
