@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -26,6 +26,7 @@ from daemon.core.documents import (
 from daemon.core.bankstatement import Payment
 from daemon.core.money import VatRate
 from daemon.core.payments import ZERO, MatchResult, OpenInvoice
+from daemon.core.payouts import IssuedPayout, OrderPlan, PaymentOrder, PayoutLedger
 from daemon.core.records import BankAccount, Contract, Counterparty, LegalForm
 from daemon.core.reminders import InvoiceDue
 
@@ -105,6 +106,20 @@ CREATE TABLE IF NOT EXISTS reminders (
     sent_on TEXT NOT NULL,
     PRIMARY KEY (invoice_number, level)
 );
+CREATE TABLE IF NOT EXISTS payouts (
+    payout_id TEXT PRIMARY KEY,
+    act_number TEXT NOT NULL,       -- documents(kind 'agent_act', number)
+    order_number TEXT               -- payment_orders(number), once the agent accepted the act
+);
+CREATE TABLE IF NOT EXISTS payment_orders (
+    number TEXT PRIMARY KEY,
+    payout_id TEXT NOT NULL UNIQUE REFERENCES payouts(payout_id),
+    date TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    file_sha256 TEXT NOT NULL REFERENCES files(sha256),
+    position INTEGER NOT NULL,
+    payload TEXT NOT NULL           -- JSON of PaymentOrder, re-rendered from after a crash
+);
 CREATE TABLE IF NOT EXISTS mail_jobs (
     id INTEGER PRIMARY KEY,
     dedupe_key TEXT NOT NULL UNIQUE,
@@ -161,6 +176,27 @@ def counterparty_from_dict(data: dict) -> Counterparty:
     )
 
 
+def _vat_rate(data: dict) -> VatRate:
+    return VatRate(None if data["percent"] is None else Decimal(data["percent"]))
+
+
+def _contract(data: dict) -> Contract:
+    return Contract(**{**data, "date": _date(data["date"])})
+
+
+def payment_order_from_dict(data: dict) -> PaymentOrder:
+    return PaymentOrder(**{
+        **data,
+        "date": date.fromisoformat(data["date"]),
+        "act_date": date.fromisoformat(data["act_date"]),
+        "amount": Decimal(data["amount"]),
+        "vat": Decimal(data["vat"]),
+        "vat_rate": _vat_rate(data["vat_rate"]),
+        "payee": counterparty_from_dict(data["payee"]),
+        "contract": _contract(data["contract"]),
+    })
+
+
 def _date(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
@@ -175,14 +211,11 @@ def document_from_dict(data: dict) -> Document:
                 "net": Decimal(line["net"]),
                 "vat": Decimal(line["vat"]),
                 "gross": Decimal(line["gross"]),
-                "vat_rate": VatRate(
-                    None if line["vat_rate"]["percent"] is None else Decimal(line["vat_rate"]["percent"])
-                ),
+                "vat_rate": _vat_rate(line["vat_rate"]),
             }
         )
         for line in data["lines"]
     )
-    contract = data["contract"]
     return Document(
         **{
             **data,
@@ -192,7 +225,7 @@ def document_from_dict(data: dict) -> Document:
             "period_end": date.fromisoformat(data["period_end"]),
             "due_date": _date(data["due_date"]),
             "counterparty": counterparty_from_dict(data["counterparty"]),
-            "contract": Contract(**{**contract, "date": _date(contract["date"])}),
+            "contract": _contract(data["contract"]),
             "lines": lines,
         }
     )
@@ -262,11 +295,14 @@ class Store:
                 DocumentKind(kind), number, contract, date.fromisoformat(start), fingerprint, Decimal(total)
             )
             issued[(doc.kind, contract, doc.period_start)] = doc
-        sequences = {
+        return Ledger(counterparties=cards, issued=issued, sequences=self._sequences(conn))
+
+    @staticmethod
+    def _sequences(conn: sqlite3.Connection) -> dict[tuple[DocumentKind, str], int]:
+        return {
             (DocumentKind(kind), scope): last
             for kind, scope, last in conn.execute("SELECT kind, scope, last FROM sequences")
         }
-        return Ledger(counterparties=cards, issued=issued, sequences=sequences)
 
     def commit_plan(
         self,
@@ -281,13 +317,7 @@ class Store:
         mails: Sequence[MailJob],
     ) -> None:
         stamp = now.isoformat()
-        conn.execute(
-            "INSERT INTO files (sha256, source, name, outcome, rows, documents, committed_at) "
-            "VALUES (?, ?, ?, 'committed', ?, ?, ?) ON CONFLICT(sha256) DO UPDATE SET outcome='committed', "
-            "source=excluded.source, name=excluded.name, rows=excluded.rows, documents=excluded.documents, "
-            "committed_at=excluded.committed_at, finished_at=NULL",
-            (sha256, source, name, rows, len(plan.documents), stamp),
-        )
+        _record_committed(conn, sha256, source, name, rows, len(plan.documents), stamp)
         for card in plan.counterparties:
             conn.execute(
                 "INSERT INTO counterparties (inn, card, created_at, updated_at) VALUES (?, ?, ?, ?) "
@@ -300,12 +330,7 @@ class Store:
                 "ON CONFLICT(number, inn) DO UPDATE SET account = excluded.account",
                 (contract.number, contract.counterparty_inn, contract.account, _date_text(contract.date)),
             )
-        for (kind, scope), last in plan.sequences.items():
-            conn.execute(
-                "INSERT INTO sequences (kind, scope, last) VALUES (?, ?, ?) "
-                "ON CONFLICT(kind, scope) DO UPDATE SET last = excluded.last",
-                (kind.value, scope, last),
-            )
+        _write_sequences(conn, plan.sequences)
         for position, doc in enumerate(plan.documents):
             conn.execute(
                 "INSERT INTO documents (kind, number, date, inn, contract, period_start, period_end, total, "
@@ -318,8 +343,68 @@ class Store:
                     _dumps(asdict(doc)),
                 ),
             )
+            if doc.kind is DocumentKind.AGENT_ACT:
+                conn.execute("INSERT INTO payouts (payout_id, act_number) VALUES (?, ?)", (doc.basis, doc.number))
         for job in mails:
             self._enqueue(conn, job, now)
+
+    # payouts ---------------------------------------------------------------------------------
+    def load_payout_ledger(self, conn: sqlite3.Connection, inns: Iterable[str], payout_ids: Iterable[str]) -> PayoutLedger:
+        """Agents' cards, their contract and last act end (from their latest act), payouts already issued."""
+        inns = sorted(set(inns))
+        cards = {
+            inn: counterparty_from_dict(json.loads(card))
+            for inn, card in _select_in(conn, "SELECT inn, card FROM counterparties WHERE inn IN ({})", inns)
+        }
+        contracts, last_end = {}, {}
+        for inn, payload in _select_in(
+            conn,
+            "SELECT inn, payload FROM documents WHERE kind = 'agent_act' AND inn IN ({}) ORDER BY period_end, number",
+            inns,
+        ):
+            act = document_from_dict(json.loads(payload))
+            contracts[inn], last_end[inn] = act.contract, act.period_end
+        payouts = {
+            payout_id: IssuedDocument(DocumentKind.AGENT_ACT, number, contract, date.fromisoformat(start),
+                                      fingerprint, Decimal(total))
+            for payout_id, number, contract, start, fingerprint, total in _select_in(
+                conn,
+                "SELECT p.payout_id, d.number, d.contract, d.period_start, d.fingerprint, d.total FROM payouts p "
+                "JOIN documents d ON d.kind = 'agent_act' AND d.number = p.act_number WHERE p.payout_id IN ({})",
+                sorted(set(payout_ids)),
+            )
+        }
+        return PayoutLedger(cards, contracts, last_end, payouts, self._sequences(conn))
+
+    def issued_payouts(self, conn: sqlite3.Connection, payout_ids: Iterable[str]) -> dict[str, IssuedPayout]:
+        return {
+            payout_id: IssuedPayout(document_from_dict(json.loads(payload)), order_number)
+            for payout_id, order_number, payload in _select_in(
+                conn,
+                "SELECT p.payout_id, p.order_number, d.payload FROM payouts p "
+                "JOIN documents d ON d.kind = 'agent_act' AND d.number = p.act_number WHERE p.payout_id IN ({})",
+                sorted(set(payout_ids)),
+            )
+        }
+
+    def commit_orders(
+        self, conn: sqlite3.Connection, plan: OrderPlan, *, sha256: str, source: str, name: str, rows: int,
+        now: datetime,
+    ) -> None:
+        _record_committed(conn, sha256, source, name, rows, len(plan.orders), now.isoformat())
+        _write_sequences(conn, plan.sequences)
+        for position, order in enumerate(plan.orders):
+            conn.execute(
+                "INSERT INTO payment_orders (number, payout_id, date, amount, file_sha256, position, payload) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (order.number, order.payout_id, order.date.isoformat(), str(order.amount), sha256, position,
+                 _dumps(asdict(order))),
+            )
+            conn.execute("UPDATE payouts SET order_number = ? WHERE payout_id = ?", (order.number, order.payout_id))
+
+    def orders_of_file(self, sha256: str) -> list[PaymentOrder]:
+        rows = self._conn.execute("SELECT payload FROM payment_orders WHERE file_sha256 = ? ORDER BY position", (sha256,))
+        return [payment_order_from_dict(json.loads(payload)) for (payload,) in rows]
 
     # payments --------------------------------------------------------------------------------
     def seen_payment_keys(self, conn: sqlite3.Connection, keys: Iterable[str]) -> set[str]:
@@ -343,11 +428,7 @@ class Store:
         self, conn: sqlite3.Connection, result: MatchResult, payments: Sequence[Payment], *,
         sha256: str, source: str, name: str, now: datetime,
     ) -> None:
-        conn.execute(
-            "INSERT INTO files (sha256, source, name, outcome, rows, committed_at) VALUES (?, ?, ?, 'committed', ?, ?) "
-            "ON CONFLICT(sha256) DO UPDATE SET outcome='committed', committed_at=excluded.committed_at",
-            (sha256, source, name, len(payments), now.isoformat()),
-        )
+        _record_committed(conn, sha256, source, name, len(payments), 0, now.isoformat())
         duplicate = {p.key for p in result.duplicates}
         unmatched = {p.key for p in result.unmatched}
         for p in payments:
@@ -464,6 +545,27 @@ class Store:
 
     def mail_counts(self) -> dict[str, int]:
         return dict(self._conn.execute("SELECT status, COUNT(*) FROM mail_jobs GROUP BY status").fetchall())
+
+
+def _record_committed(
+    conn: sqlite3.Connection, sha256: str, source: str, name: str, rows: int, documents: int, stamp: str
+) -> None:
+    conn.execute(
+        "INSERT INTO files (sha256, source, name, outcome, rows, documents, committed_at) "
+        "VALUES (?, ?, ?, 'committed', ?, ?, ?) ON CONFLICT(sha256) DO UPDATE SET outcome='committed', "
+        "source=excluded.source, name=excluded.name, rows=excluded.rows, documents=excluded.documents, "
+        "committed_at=excluded.committed_at, finished_at=NULL",
+        (sha256, source, name, rows, documents, stamp),
+    )
+
+
+def _write_sequences(conn: sqlite3.Connection, sequences: Mapping[tuple[DocumentKind, str], int]) -> None:
+    for (kind, scope), last in sequences.items():
+        conn.execute(
+            "INSERT INTO sequences (kind, scope, last) VALUES (?, ?, ?) "
+            "ON CONFLICT(kind, scope) DO UPDATE SET last = excluded.last",
+            (kind.value, scope, last),
+        )
 
 
 def _date_text(value: date | None) -> str | None:

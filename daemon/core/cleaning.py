@@ -13,9 +13,10 @@ _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 _EXCEL_EPOCH = date(1899, 12, 30)
 _SERIAL = re.compile(r"^\d{4,5}(\.0+)?$")
 _DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})$")
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})([ T][\d:.]+)?$")
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})([ T][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")   # time and zone ignored
 _MONTH_YEAR = re.compile(r"^(\d{1,2})[./-](\d{4})$")
 _YEAR_MONTH = re.compile(r"^(\d{4})[./-](\d{1,2})$")
+_DATE_RANGE = re.compile(r"^(\S+)\s*(?:-|–|—|по)\s*(\S+)$")   # «01.11.2026-30.11.2026» (BGBilling)
 _VAT = re.compile(r"^(?:ндс\s*)?(\d+(?:[.,]\d+)?)\s*%?$")
 _MONTHS = {
     name: n
@@ -74,8 +75,14 @@ def parse_date(text: str) -> date:
 
 
 def parse_period(text: str) -> date:
-    """The first day of a month: «11.2026», «2026-11», «01.11.2026», «ноябрь 2026», an Excel serial."""
+    """The first day of a month: «11.2026», «2026-11», «01.11.2026», «ноябрь 2026», an Excel serial, or a
+    date range inside one month «01.11.2026-30.11.2026»."""
     value = normalize_text(text).lower().removesuffix(" г.").removesuffix(" г")
+    if (m := _DATE_RANGE.match(value)) and _DMY.match(m[1]) and _DMY.match(m[2]):
+        start, end = parse_date(m[1]), parse_date(m[2])
+        if (start.year, start.month) != (end.year, end.month) or end < start:
+            raise ValueError(f"период «{text}» должен лежать внутри одного месяца")
+        return start.replace(day=1)
     try:
         if m := _MONTH_YEAR.match(value):
             return date(int(m[2]), int(m[1]), 1)

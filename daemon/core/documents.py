@@ -21,6 +21,7 @@ class DocumentKind(str, Enum):
     UPD = "upd"                  # УПД
     TAX_INVOICE = "tax_invoice"  # счёт-фактура
     AGENT_ACT = "agent_act"      # акт агента (the agent is the executor, we are the customer)
+    PAYMENT_ORDER = "payment_order"  # платёжное поручение paying an agent's accepted act (numbered only)
 
     @property
     def title(self) -> str:
@@ -33,6 +34,7 @@ _TITLES = {
     DocumentKind.UPD: "Универсальный передаточный документ",
     DocumentKind.TAX_INVOICE: "Счёт-фактура",
     DocumentKind.AGENT_ACT: "Акт оказания услуг",
+    DocumentKind.PAYMENT_ORDER: "Платёжное поручение",
 }
 
 
@@ -282,6 +284,8 @@ def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules
         lines = charge_lines(group, rules)
         fingerprint = line_fingerprint(lines)
         for kind in rules.kinds:
+            if kind is DocumentKind.TAX_INVOICE and all(line.vat_rate.exempt for line in lines):
+                continue  # no счёт-фактура without VAT (a seller on УСН)
             issued = ledger.issued.get((kind, contract_no, period))
             if issued is not None:
                 if issued.fingerprint == fingerprint:
@@ -289,7 +293,7 @@ def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules
                 else:
                     errors.append(_reissue_error(first, issued, lines))
                 continue
-            number_or_error = _next_number(kind, first, rules, sequences)
+            number_or_error = next_number(kind, rules, sequences, period=first.period, account=first.account, row=first.row)
             if isinstance(number_or_error, RowError):
                 errors.append(number_or_error)
                 continue
@@ -326,17 +330,19 @@ def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules
     )
 
 
-def _next_number(
-    kind: DocumentKind, first: ChargeRecord, rules: IssueRules, sequences: dict[tuple[DocumentKind, str], int]
+def next_number(
+    kind: DocumentKind, rules: IssueRules, sequences: dict[tuple[DocumentKind, str], int], *,
+    period: date, account: str = "", row: int,
 ) -> str | RowError:
+    """The next gapless number of `kind` in its scope (advancing `sequences`), or why 1C would refuse it."""
     fmt = rules.number_formats[kind]
-    scope = sequence_scope(fmt, period=first.period, account=first.account, kind=kind.value)
+    scope = sequence_scope(fmt, period=period, account=account, kind=kind.value)
     seq = sequences.get((kind, scope), 0) + 1
-    number = render_number(fmt, period=first.period, seq=seq, account=first.account, kind=kind.value)
+    number = render_number(fmt, period=period, seq=seq, account=account, kind=kind.value)
     limit = ONEC_TAX_INVOICE_LIMIT if kind is DocumentKind.TAX_INVOICE else ONEC_NUMBER_LIMIT
     if rules.onec_number_limits and len(number) > limit:
         return RowError(
-            line=first.row,
+            line=row,
             column="Номер документа",
             value=number,
             reason=f"{kind.title}: номер «{number}» длиннее {limit} символов, 1С прервёт загрузку; "

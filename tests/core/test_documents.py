@@ -140,9 +140,19 @@ def test_tax_invoice_points_at_the_act():
     fmt = "{period:%y%m}-{seq:05}"
     kinds = (DocumentKind.INVOICE, DocumentKind.ACT, DocumentKind.TAX_INVOICE)
     ledger = Ledger(counterparties={}, issued={}, sequences={(DocumentKind.ACT, "2611-\x00"): 6})
-    plan = plan_of(plan_charge_documents(
-        [charge(4, "Д-1", "6672002970", "1", "10")], ledger, rules(kinds=kinds, number_formats={k: fmt for k in kinds})
-    ))
+    vat_rules = rules(kinds=kinds, number_formats={k: fmt for k in kinds}, default_vat=VatRate(Decimal(22)))
+    plan = plan_of(plan_charge_documents([charge(4, "Д-1", "6672002970", "1", "10")], ledger, vat_rules))
     by_kind = {d.kind: d for d in plan.documents}
     assert by_kind[DocumentKind.ACT].related_number == by_kind[DocumentKind.INVOICE].number == "2611-00001"
     assert by_kind[DocumentKind.TAX_INVOICE].related_number == by_kind[DocumentKind.ACT].number == "2611-00007"
+
+
+def test_no_tax_invoice_without_vat():
+    """A seller on УСН (lines без НДС) issues no счёт-фактура even when the source lists one."""
+    kinds = (DocumentKind.INVOICE, DocumentKind.ACT, DocumentKind.TAX_INVOICE)
+    fmt = "{period:%y%m}-{seq:05}"
+    plan = plan_of(plan_charge_documents(
+        [charge(4, "Д-1", "6672002970", "1", "10")], Ledger({}, {}, {}),
+        rules(kinds=kinds, number_formats={k: fmt for k in kinds}),
+    ))
+    assert [d.kind for d in plan.documents] == [DocumentKind.INVOICE, DocumentKind.ACT]
