@@ -42,26 +42,31 @@ class _Track:
     first_seen: float                   # when the file was first noticed; orders delivery
     quiet_since: float                  # the latest change: an event, or a new size/mtime
     last_observed: float | None         # the latest stat that saw `signature`
+    closed: bool = False                # the writer closed the file (inotify IN_CLOSE_WRITE) at quiet_since
 
 
 class ReadinessTracker:
     """Decides when a file has stopped changing; not thread-safe, the caller holds a lock.
 
     A file is ready when nothing changed for `quiet_s` (no event, same size and mtime) and two stats
-    at least `quiet_s` apart saw the same size and mtime. Times come from the caller's clock.
+    at least `quiet_s` apart saw the same size and mtime. When the last event was the writer closing
+    the file (inotify's IN_CLOSE_WRITE, local writers and Samba), `settle_s` is enough: a one-row
+    payout is processed within a second, while polled network shares keep the full quiet period.
+    Times come from the caller's clock.
     """
 
-    def __init__(self, quiet_s: float) -> None:
+    def __init__(self, quiet_s: float, settle_s: float = 0.5) -> None:
         self.quiet_s = quiet_s
+        self.settle_s = min(settle_s, quiet_s)
         self._tracks: dict[Path, _Track] = {}
 
-    def touch(self, path: Path, now: float) -> None:
+    def touch(self, path: Path, now: float, *, closed: bool = False) -> None:
         """Record an event for `path`: it may have changed, so its quiet period starts again."""
         track = self._tracks.get(path)
         if track is None:
-            self._tracks[path] = _Track(signature=None, first_seen=now, quiet_since=now, last_observed=None)
+            self._tracks[path] = _Track(None, first_seen=now, quiet_since=now, last_observed=None, closed=closed)
         else:
-            self._tracks[path] = replace(track, quiet_since=max(track.quiet_since, now))
+            self._tracks[path] = replace(track, quiet_since=max(track.quiet_since, now), closed=closed)
 
     def observe(self, path: Path, size: int, mtime_ns: int, now: float) -> None:
         """Record a stat of `path` taken at `now`; a new size or mtime restarts the quiet period."""
@@ -100,8 +105,8 @@ class ReadinessTracker:
             and track.last_observed is not None
             # the stat that set `signature` is at or before quiet_since, so two equal stats
             # at least quiet_s apart bracket the quiet period
-            and track.last_observed - track.quiet_since >= self.quiet_s
-            and now - track.quiet_since >= self.quiet_s
+            and track.last_observed - track.quiet_since >= (quiet := self.settle_s if track.closed else self.quiet_s)
+            and now - track.quiet_since >= quiet
         ]
         return [path for _, _, path in sorted(ready)]
 

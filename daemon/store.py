@@ -295,10 +295,10 @@ class Store:
                 DocumentKind(kind), number, contract, date.fromisoformat(start), fingerprint, Decimal(total)
             )
             issued[(doc.kind, contract, doc.period_start)] = doc
-        return Ledger(counterparties=cards, issued=issued, sequences=self._sequences(conn))
+        return Ledger(counterparties=cards, issued=issued, sequences=self.sequences(conn))
 
     @staticmethod
-    def _sequences(conn: sqlite3.Connection) -> dict[tuple[DocumentKind, str], int]:
+    def sequences(conn: sqlite3.Connection) -> dict[tuple[DocumentKind, str], int]:
         return {
             (DocumentKind(kind), scope): last
             for kind, scope, last in conn.execute("SELECT kind, scope, last FROM sequences")
@@ -374,7 +374,7 @@ class Store:
                 sorted(set(payout_ids)),
             )
         }
-        return PayoutLedger(cards, contracts, last_end, payouts, self._sequences(conn))
+        return PayoutLedger(cards, contracts, last_end, payouts, self.sequences(conn))
 
     def issued_payouts(self, conn: sqlite3.Connection, payout_ids: Iterable[str]) -> dict[str, IssuedPayout]:
         return {

@@ -54,7 +54,7 @@ class ReadyFile:
 class _EventHandler(FileSystemEventHandler):
     """Turns watchdog events of one flat folder into tracker touches; never raises."""
 
-    def __init__(self, folder: Path, touch: Callable[[Path], None]) -> None:
+    def __init__(self, folder: Path, touch: Callable[[Path, bool], None]) -> None:
         self._folder = folder
         self._touch = touch
 
@@ -66,7 +66,7 @@ class _EventHandler(FileSystemEventHandler):
             raw = event.dest_path if event.event_type == "moved" else event.src_path
             path = Path(os.fsdecode(raw))
             if path.parent == self._folder and not is_junk(path.name):
-                self._touch(path)
+                self._touch(path, event.event_type == "closed")
         except Exception:  # an exception here kills watchdog's dispatcher thread (watchdog#793)
             log.exception("watcher.event_failed", event=repr(event))
 
@@ -104,10 +104,10 @@ class InboxWatcher:
         self._quiet_s = quiet_s
         self._rescan_s = rescan_s
         self._clock = clock
-        # Readiness is noticed within a quarter of the quiet period; at least once a second, at most 20 times.
-        self._tick_s = max(0.05, min(quiet_s / 4, 1.0))
         self._lock = threading.Lock()
         self._tracker = ReadinessTracker(quiet_s)
+        # Readiness is noticed within half the settle time after a close; at least once a second, at most 20 times.
+        self._tick_s = max(0.05, min(self._tracker.settle_s / 2, 1.0))
         self._in_flight: set[Path] = set()
         self._stuck: set[Path] = set()  # delivered, yet still in the inbox at done(): the claim failed
         self._ready: queue.Queue[ReadyFile] = queue.Queue()
@@ -198,10 +198,10 @@ class InboxWatcher:
                 self._ready.put(ReadyFile(source, path))
                 log.info("file.ready", source=source, file=path.name)
 
-    def _touch(self, path: Path) -> None:
+    def _touch(self, path: Path, closed: bool = False) -> None:
         with self._lock:
             if path not in self._in_flight:
-                self._tracker.touch(path, self._clock())
+                self._tracker.touch(path, self._clock(), closed=closed)
 
     def _rescan(self, *, startup: bool) -> None:
         """List every folder and observe each file: catches whatever the events missed."""

@@ -96,9 +96,27 @@ def test_slowly_written_file_is_delivered_once_after_it_stops_growing(inbox: Pat
             last_write = time.monotonic()
         ready = watcher.get(timeout=DELIVERY_TIMEOUT_S)
         assert ready == ReadyFile("charges", path)
-        assert time.monotonic() - last_write >= quiet_s
+        assert time.monotonic() - last_write >= 0.5  # closed by its writer: the settle time, not the quiet period
         assert path.stat().st_size == 12 * len(chunk)
         assert _deliveries(watcher) == []
+    finally:
+        watcher.stop()
+
+
+def test_a_closed_file_goes_after_the_settle_time_an_open_one_waits_the_quiet_period(inbox: Path) -> None:
+    """IN_CLOSE_WRITE says the writer is done: half a second, not the quiet period, of which 1.5 s pass here."""
+    watcher = _start(inbox, quiet_s=3.0)
+    try:
+        with open(inbox / "held.csv", "wb") as writer:  # written, flushed, still open
+            writer.write(b"a;b\n")
+            writer.flush()
+            (inbox / "payout.csv").write_bytes(b"id;sum\n1;2\n")
+            closed_at = time.monotonic()
+            ready = watcher.get(timeout=1.5)
+            assert ready == ReadyFile("charges", inbox / "payout.csv")
+            assert 0.5 <= time.monotonic() - closed_at < 1.5
+            watcher.done(ready.path)
+            assert watcher.get(timeout=1.0) is None, "an open file must wait the whole quiet period"
     finally:
         watcher.stop()
 
