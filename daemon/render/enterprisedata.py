@@ -1,4 +1,4 @@
-"""1C EnterpriseData exchange messages (обмен с 1С) from documents (renderer; deterministic, `now` passed in).
+"""1C EnterpriseData messages (обмен с 1С) from documents and payment orders (renderer; `now` passed in).
 
 Built as lxml trees in schema order, never string templates, so every value is escaped by the
 serializer. Each object carries a stable `Ссылка` (uuid5 over its type and natural key) and its full
@@ -29,7 +29,9 @@ from lxml import etree
 
 from daemon.core.documents import Document, DocumentKind, DocumentLine
 from daemon.core.money import VatRate, to_kopecks
-from daemon.core.records import BankAccount, Company, Counterparty, LegalForm
+from daemon.core.payouts import PaymentOrder
+from daemon.core.records import BankAccount, Company, Contract, Counterparty, LegalForm
+from daemon.render.bankfile import PAYMENT_KIND, PRIORITY, payee_account
 
 SUPPORTED_VERSIONS = ("1.11", "1.17", "1.20", "1.22")
 MSG_NS = "http://www.1c.ru/SSL/Exchange/Message"
@@ -75,7 +77,14 @@ DOCUMENT_TYPES = {
     DocumentKind.UPD: "РеализацияТоваровУслуг",
     DocumentKind.TAX_INVOICE: "СчетФактураВыданный",
     DocumentKind.AGENT_ACT: "ПоступлениеТоваровУслуг",
+    DocumentKind.PAYMENT_ORDER: "ПлатежноеПоручение",
 }
+CUSTOMER_CONTRACT, SUPPLIER_CONTRACT = "СПокупателем", "СПоставщиком"  # ВидДоговора
+# ВидОперации of a payment order by the payee's legal form; ОплатаПоставщику for the others. Of the
+# enumeration's two self-employed values, РасчетыСамозанятым settles a contract (as its debit
+# СБДСРасчетыССамозанятыми does, with ДанныеВзаиморасчетов); ВыплатаСамозанятому pays a
+# Документ.ВыплатыСамозанятым register, which billdrop does not send.
+PAYMENT_OPERATIONS = {LegalForm.SELF_EMPLOYED: "РасчетыСамозанятым"}
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9-]+")
 
 T = TypeVar("T")
@@ -121,6 +130,11 @@ class _Format:
         """From 1.20 РеализацияТоваровУслуг has ЭтоУПД."""
         return self._since("1.20")
 
+    @property
+    def payment_operation(self) -> bool:
+        """From 1.17 ПлатежноеПоручение has ВидОперации."""
+        return self._since("1.17")
+
 
 def _ref(object_type: str, *key: str) -> str:
     """Ссылка: uuid5 of the object type and its natural key, lowercase with hyphens."""
@@ -135,14 +149,28 @@ def _bank_account_ref(owner: Counterparty, account: BankAccount) -> str:
     return _ref("БанковскиеСчета", owner.inn, owner.kpp or "", account.account)
 
 
-def _contract_kind(doc: Document) -> str:
-    """ВидДоговора: the agent sells to us; everyone else buys from us."""
-    return "СПоставщиком" if doc.kind is DocumentKind.AGENT_ACT else "СПокупателем"
+@dataclass(frozen=True)
+class _ContractKey:
+    """A contract as 1C tells contracts apart: with its counterparty and ВидДоговора."""
+
+    contract: Contract
+    party: Counterparty
+    kind: str
+
+    @property
+    def ref(self) -> str:
+        return _ref("Договоры", self.contract.number, self.party.inn, self.party.kpp or "", self.kind)
 
 
-def _contract_ref(doc: Document) -> str:
-    party = doc.counterparty
-    return _ref("Договоры", doc.contract.number, party.inn, party.kpp or "", _contract_kind(doc))
+def _contract_of(doc: Document) -> _ContractKey:
+    """The document's contract: the agent sells to us; everyone else buys from us."""
+    kind = SUPPLIER_CONTRACT if doc.kind is DocumentKind.AGENT_ACT else CUSTOMER_CONTRACT
+    return _ContractKey(doc.contract, doc.counterparty, kind)
+
+
+def _paid_contract(order: PaymentOrder) -> _ContractKey:
+    """The contract a payment order settles: the same 1C contract as the agent's act it pays."""
+    return _ContractKey(order.contract, order.payee, SUPPLIER_CONTRACT)
 
 
 def _service_ref(line: DocumentLine) -> str:
@@ -267,19 +295,19 @@ class _Writer:
         else:
             self.counterparty(holder, "КонтрагентыСсылка", owner)
 
-    def contract(self, parent: etree._Element, name: str, doc: Document) -> None:
-        """КлючевыеСвойстваДоговор of the document's contract, in roubles."""
+    def contract(self, parent: etree._Element, name: str, contract: _ContractKey) -> None:
+        """КлючевыеСвойстваДоговор, in roubles."""
         key = self.el(parent, name)
-        self.el(key, "Ссылка", _contract_ref(doc))
-        self.el(key, "ВидДоговора", _contract_kind(doc))
+        self.el(key, "Ссылка", contract.ref)
+        self.el(key, "ВидДоговора", contract.kind)
         self.organisation(key)
-        self.counterparty(key, "Контрагент", doc.counterparty)
+        self.counterparty(key, "Контрагент", contract.party)
         self.rub(key, "ВалютаВзаиморасчетов")
         self.flag(key, "РасчетыВУсловныхЕдиницах", False)
-        self.el(key, "Наименование", f"Договор № {doc.contract.number}")
-        if doc.contract.date is not None:
-            self.el(key, "Дата", doc.contract.date.isoformat())
-        self.el(key, "Номер", doc.contract.number)
+        self.el(key, "Наименование", f"Договор № {contract.contract.number}")
+        if contract.contract.date is not None:
+            self.el(key, "Дата", contract.contract.date.isoformat())
+        self.el(key, "Номер", contract.contract.number)
 
     def service(self, parent: etree._Element, name: str, line: DocumentLine) -> None:
         """КлючевыеСвойстваНоменклатура: the service id goes to Артикул, 1C's second search field."""
@@ -322,15 +350,17 @@ class _Writer:
         self.organisation(key)
         return key
 
-    def document(self, body: etree._Element, doc: Document) -> tuple[etree._Element, etree._Element]:
-        """The document's object element and its КлючевыеСвойства."""
-        obj = self.el(body, f"Документ.{DOCUMENT_TYPES[doc.kind]}")
-        return obj, self.document_key(obj, "КлючевыеСвойства", doc.kind, doc.number, doc.date)
+    def document(
+        self, body: etree._Element, kind: DocumentKind, number: str, day: date
+    ) -> tuple[etree._Element, etree._Element]:
+        """A document's object element and its КлючевыеСвойства."""
+        obj = self.el(body, f"Документ.{DOCUMENT_TYPES[kind]}")
+        return obj, self.document_key(obj, "КлючевыеСвойства", kind, number, day)
 
     def settlements(self, parent: etree._Element, doc: Document) -> None:
         """ДанныеВзаиморасчетов: the contract, in roubles at rate 1."""
         data = self.el(parent, "ДанныеВзаиморасчетов")
-        self.contract(data, "Договор", doc)
+        self.contract(data, "Договор", _contract_of(doc))
         self.rub(data, "ВалютаВзаиморасчетов")
         self.el(data, "КурсВзаиморасчетов", "1")
         self.el(data, "КратностьВзаиморасчетов", "1")
@@ -391,8 +421,22 @@ def _write_bank_account(w: _Writer, body: etree._Element, party: Counterparty, a
     w.rub(obj, "ВалютаДенежныхСредств")
 
 
-def _write_contract(w: _Writer, body: etree._Element, doc: Document) -> None:
-    w.contract(w.el(body, "Справочник.Договоры"), "КлючевыеСвойства", doc)
+def _write_contract(w: _Writer, body: etree._Element, contract: _ContractKey) -> None:
+    w.contract(w.el(body, "Справочник.Договоры"), "КлючевыеСвойства", contract)
+
+
+def _write_catalogs(
+    w: _Writer, body: etree._Element, parties: Iterable[Counterparty], contracts: Iterable[_ContractKey]
+) -> None:
+    """The counterparties, their bank accounts and the contracts, each object once."""
+    unique_parties = _unique(parties, _counterparty_ref)
+    for party in unique_parties:
+        _write_counterparty(w, body, party)
+    for party in unique_parties:
+        if party.bank is not None:
+            _write_bank_account(w, body, party, party.bank)
+    for contract in _unique(contracts, lambda c: c.ref):
+        _write_contract(w, body, contract)
 
 
 def _write_service(w: _Writer, body: etree._Element, line: DocumentLine) -> None:
@@ -406,7 +450,7 @@ def _write_service(w: _Writer, body: etree._Element, line: DocumentLine) -> None
 
 def _write_order(w: _Writer, body: etree._Element, doc: Document) -> None:
     """Счёт на оплату as ЗаказКлиента, with our bank account to print on it."""
-    obj, _ = w.document(body, doc)
+    obj, _ = w.document(body, doc.kind, doc.number, doc.date)
     w.rub(obj, "Валюта")
     w.money(obj, "Сумма", doc.total)
     w.counterparty(obj, "Контрагент", doc.counterparty)
@@ -418,7 +462,7 @@ def _write_order(w: _Writer, body: etree._Element, doc: Document) -> None:
 
 def _write_sale(w: _Writer, body: etree._Element, doc: Document) -> None:
     """Акт or УПД as РеализацияТоваровУслуг, linked to its invoice when that is in the message."""
-    obj, _ = w.document(body, doc)
+    obj, _ = w.document(body, doc.kind, doc.number, doc.date)
     w.el(obj, "ВидОперации", "РеализацияКлиенту")
     w.rub(obj, "Валюта")
     w.money(obj, "Сумма", doc.total)
@@ -449,11 +493,11 @@ def _sale_of(w: _Writer, doc: Document) -> tuple[DocumentKind, str, date]:
 
 def _write_tax_invoice(w: _Writer, body: etree._Element, doc: Document) -> None:
     """Счёт-фактура as СчетФактураВыданный on the sale (код вида операции 01)."""
-    obj, _ = w.document(body, doc)
+    obj, _ = w.document(body, doc.kind, doc.number, doc.date)
     w.rub(obj, "Валюта")
     w.money(obj, "Сумма", doc.total)
     w.counterparty(obj, "Контрагент", doc.counterparty)
-    w.contract(obj, "Договор", doc)
+    w.contract(obj, "Договор", _contract_of(doc))
     w.money(obj, "СуммаНДС", doc.vat)
     w.el(obj, "ВидСчетаФактуры", "НаРеализацию")
     w.el(obj, "КодВидаОперации", "01")
@@ -466,7 +510,7 @@ def _write_tax_invoice(w: _Writer, body: etree._Element, doc: Document) -> None:
 
 def _write_purchase(w: _Writer, body: etree._Element, doc: Document) -> None:
     """Акт агента as ПоступлениеТоваровУслуг: we buy the agent's services; the act is the incoming one."""
-    obj, key = w.document(body, doc)
+    obj, key = w.document(body, doc.kind, doc.number, doc.date)
     incoming = w.el(key, "ДанныеВходящегоДокумента")
     w.el(incoming, "НомерВходящегоДокумента", doc.number)
     w.el(incoming, "ДатаВходящегоДокумента", doc.date.isoformat())
@@ -491,6 +535,53 @@ DOCUMENT_WRITERS: dict[DocumentKind, Callable[[_Writer, etree._Element, Document
 }
 
 
+def _write_payment_order(w: _Writer, body: etree._Element, order: PaymentOrder) -> None:
+    """Платёжное поручение to an agent, on the contract of the act it pays. `Оплачено` is left out:
+    1C sets it from the bank statement, and a re-sent order must not clear it."""
+    payee = order.payee
+    obj, _ = w.document(body, DocumentKind.PAYMENT_ORDER, order.number, order.date)
+    if w.fmt.payment_operation:
+        w.el(obj, "ВидОперации", PAYMENT_OPERATIONS.get(payee.legal_form, "ОплатаПоставщику"))
+    w.bank_account(obj, "БанковскийСчетОрганизации", w.company.bank, owner=None)
+    w.counterparty(obj, "Контрагент", payee)
+    w.bank_account(obj, "БанковскийСчет", payee_account(order), owner=payee)
+    details = w.el(obj, "РеквизитыПлатежа")
+    w.el(details, "ВидОплаты", PAYMENT_KIND)
+    w.el(details, "Очередность", PRIORITY)
+    w.el(details, "НазначениеПлатежа", order.purpose)
+    w.rub(obj, "Валюта")
+    w.money(obj, "Сумма", order.amount)
+    w.contract(obj, "Договор", _paid_contract(order))
+    w.money(obj, "СуммаНДС", order.vat)
+    w.vat_rate(obj, order.vat_rate)
+    for name, value in (
+        ("ИННПлательщика", w.company.inn),
+        ("КПППлательщика", w.company.kpp),
+        ("ИННПолучателя", payee.inn),
+        ("КПППолучателя", payee.kpp),
+    ):
+        if value:
+            w.el(obj, name, value)
+
+
+def _message(fmt: _Format, now: datetime) -> tuple[etree._Element, etree._Element]:
+    """An exchange message with its header, and its Body to fill."""
+    message = etree.Element("Message", nsmap={"msg": MSG_NS, "xs": XS_NS, "xsi": XSI_NS})
+    header = etree.SubElement(message, f"{{{MSG_NS}}}Header")
+    for name, text in (
+        ("Format", fmt.namespace),
+        ("CreationDate", _timestamp(now)),
+        ("AvailableVersion", fmt.version),
+    ):
+        etree.SubElement(header, f"{{{MSG_NS}}}{name}").text = text
+    return message, etree.SubElement(message, f"{{{fmt.namespace}}}Body", nsmap={None: fmt.namespace})
+
+
+def _serialized(message: etree._Element) -> bytes:
+    xml: bytes = etree.tostring(message, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return xml
+
+
 def render_message(
     documents: Sequence[Document], company: Company, *, version: str = "1.20", now: datetime
 ) -> bytes:
@@ -500,30 +591,32 @@ def render_message(
     """
     fmt = _Format(version)
     w = _Writer(company, fmt, documents)
-    message = etree.Element("Message", nsmap={"msg": MSG_NS, "xs": XS_NS, "xsi": XSI_NS})
-    header = etree.SubElement(message, f"{{{MSG_NS}}}Header")
-    for name, text in (
-        ("Format", fmt.namespace),
-        ("CreationDate", _timestamp(now)),
-        ("AvailableVersion", version),
-    ):
-        etree.SubElement(header, f"{{{MSG_NS}}}{name}").text = text
-    body = etree.SubElement(message, f"{{{fmt.namespace}}}Body", nsmap={None: fmt.namespace})
-
-    parties = _unique((doc.counterparty for doc in documents), _counterparty_ref)
-    for party in parties:
-        _write_counterparty(w, body, party)
-    for party in parties:
-        if party.bank is not None:
-            _write_bank_account(w, body, party, party.bank)
-    for doc in _unique(documents, _contract_ref):
-        _write_contract(w, body, doc)
+    message, body = _message(fmt, now)
+    _write_catalogs(w, body, (doc.counterparty for doc in documents), map(_contract_of, documents))
     for line in _unique((line for doc in documents for line in doc.lines), _service_ref):
         _write_service(w, body, line)
     for doc in _unique(documents, lambda d: _document_ref(d.kind, d.number, d.date, company)):
         DOCUMENT_WRITERS[doc.kind](w, body, doc)
-    xml: bytes = etree.tostring(message, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    return xml
+    return _serialized(message)
+
+
+def render_payment_orders(
+    orders: Sequence[PaymentOrder], company: Company, *, version: str = "1.20", now: datetime
+) -> bytes:
+    """One exchange message: the agents, their bank accounts and contracts, then a ПлатежноеПоручение per
+    order; each object once.
+
+    Raises ValueError for an unsupported version, a VAT rate the version cannot express, or a payee
+    without a bank account.
+    """
+    fmt = _Format(version)
+    w = _Writer(company, fmt, ())
+    message, body = _message(fmt, now)
+    _write_catalogs(w, body, (order.payee for order in orders), map(_paid_contract, orders))
+    kind = DocumentKind.PAYMENT_ORDER
+    for order in _unique(orders, lambda o: _document_ref(kind, o.number, o.date, company)):
+        _write_payment_order(w, body, order)
+    return _serialized(message)
 
 
 def message_file_name(source: str, now: datetime, digest: str, *, version: str = "1.20") -> str:
