@@ -26,6 +26,8 @@ TEMPLATES = {
     DocumentKind.INVOICE: "invoice.html.j2",
     DocumentKind.ACT: "act.html.j2",
     DocumentKind.AGENT_ACT: "agent_act.html.j2",
+    DocumentKind.UPD: "upd.html.j2",
+    DocumentKind.TAX_INVOICE: "tax_invoice.html.j2",
 }
 MONTHS_GENITIVE = (
     "января", "февраля", "марта", "апреля", "мая", "июня",
