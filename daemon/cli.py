@@ -127,17 +127,29 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+DEMO_ROUNDS = (
+    # the month's exports and the platform's payouts first...
+    ("charges/isp_charges_2026-10.xlsx", "charges/isp_charges_2026-11.csv", "bgbilling/bgb_narabotka_2026-11.csv",
+     "payouts/payouts_2026-11-20.csv"),
+    # ...then what follows them: the bank statement paying the invoices, a later payout, the agents' acceptances
+    ("bank/kl_to_1c_2026-11.txt", "payouts/payout_90101.csv", "acceptances/accepted_2026-11-22.csv"),
+)
+
+
 def _demo(args: argparse.Namespace) -> int:
     ws = init_workspace(args.dir)
     samples = builtin_dir("samples")
-    for sample in sorted((samples / "charges").iterdir()):
-        shutil.copy2(sample, ws.inbox("charges") / sample.name)
-    code = run_once(ws, load_settings(ws.root))
-    shutil.copy2(samples / "bank" / "kl_to_1c_2026-11.txt", ws.inbox("bank"))  # pays the invoices just issued
-    code = max(code, run_once(ws, load_settings(ws.root)))
+    code = EXIT_OK
+    for round_ in DEMO_ROUNDS:
+        for sample in round_:
+            source, name = sample.split("/")
+            shutil.copy2(samples / sample, ws.inbox(source) / name)
+        code = max(code, run_once(ws, load_settings(ws.root)))
     print(
         f"\nDemo workspace: {ws.root}\n"
         f"  1C exchange files: {ws.outbox('1c')}\n"
+        f"  ЭДО (ФНС XML):     {ws.outbox('edo')}\n"
+        f"  platform, bank:    {ws.outbox('platform')}, {ws.outbox('bank')}\n"
         f"  PDFs per client:   {ws.root / 'documents'}\n"
         f"  mails (.eml):      {ws.mail_dir}\n"
         f"  originals:         {ws.root / 'archive'}\n"

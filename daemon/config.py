@@ -14,6 +14,7 @@ from daemon.core.money import NO_VAT, VatRate
 from daemon.core.numbering import (
     ONEC_NUMBER_LIMIT,
     ONEC_TAX_INVOICE_LIMIT,
+    WORST_CASE_PERIOD,
     format_error,
     worst_case_length,
 )
@@ -117,6 +118,8 @@ def _parse_vat(text: str) -> VatRate:
 
 
 DEFAULT_NUMBERING = "{period:%y%m}-{seq:05}"
+ORDER_NUMBERING = "{period:%y}{seq:04}"   # payment orders: digits only, at most 6 (the bank's field)
+ORDER_NUMBER_DIGITS = 6
 STATEMENT_SCHEMA = "bank_statement"   # the built-in 1CClientBankExchange reader, not a TOML table schema
 
 
@@ -132,6 +135,8 @@ class SourceSettings(_Frozen):
     payment_days: int = 10      # invoice due date = invoice date + N days
     polling: bool = False       # PollingObserver for SMB/NFS shares (inotify sees no remote writes)
     mail_clients: bool = True
+    service: str = "Агентские услуги"           # payouts: the service an agent's act names
+    contract_number: str = "АД-{contract_id}"   # payouts: a new agent's contract; {contract_id} = the link's file name
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -144,7 +149,8 @@ class SourceSettings(_Frozen):
         return _parse_vat(self.vat)
 
     def number_format(self, kind: DocumentKind) -> str:
-        return self.numbering.get(kind, DEFAULT_NUMBERING)
+        default = ORDER_NUMBERING if kind is DocumentKind.PAYMENT_ORDER else DEFAULT_NUMBERING
+        return self.numbering.get(kind, default)
 
     @field_validator("vat")
     @classmethod
@@ -171,6 +177,11 @@ class Settings(_Frozen):
                     raise ValueError(f"sources.{name}.numbering.{kind.value}: {problem}")
                 limit = ONEC_TAX_INVOICE_LIMIT if kind is DocumentKind.TAX_INVOICE else ONEC_NUMBER_LIMIT
                 length = worst_case_length(fmt, account_digits=source.account_digits, kind=kind.value)
+                if kind is DocumentKind.PAYMENT_ORDER and not _order_number_fits(fmt):
+                    raise ValueError(
+                        f"sources.{name}.numbering.{kind.value}: формат {fmt!r}: номер платёжного поручения — "
+                        f"только цифры, не больше {ORDER_NUMBER_DIGITS}"
+                    )
                 if self.onec.enabled and length > limit:
                     raise ValueError(
                         f"sources.{name}.numbering.{kind.value}: формат {fmt!r} даёт номера до {length} "
@@ -178,6 +189,11 @@ class Settings(_Frozen):
                         "(например, без дефисов) или выключите выгрузку в 1С"
                     )
         return self
+
+
+def _order_number_fits(fmt: str) -> bool:
+    number = fmt.format(period=WORST_CASE_PERIOD, seq=9999, account="", kind="")
+    return number.isdigit() and len(number) <= ORDER_NUMBER_DIGITS
 
 
 def load_settings(workspace: Path) -> Settings:

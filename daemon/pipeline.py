@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,14 +16,26 @@ from daemon import inbox
 from daemon.config import Settings
 from daemon.core.bankstatement import StatementFailure, incoming_payments, parse_statement
 from daemon.core.payments import MatchResult, match_payments
-from daemon.core.documents import Document, DocumentPlan, IssueRules, plan_charge_documents
-from daemon.core.reading import FileError, read_table
+from daemon.core.documents import Document, DocumentKind, DocumentPlan, IssueRules, PlanResult, plan_charge_documents
+from daemon.core.payouts import (
+    OrderPlan,
+    PayoutTerms,
+    plan_payment_orders,
+    plan_payouts,
+    validate_acceptances,
+    validate_payouts,
+)
+from daemon.core.reading import FileError, RawTable, read_table
+from daemon.core.records import Company
 from daemon.core.report import FileReport, RowError, report_html, report_json
+from daemon.core.rows import RowsValidated
 from daemon.core.schema import SourceSchema
 from daemon.core.validation import validate_table
-from daemon.core.records import Company
+from daemon.inbox import safe_name
 from daemon.mail_queue import client_mails, quarantine_notice
-from daemon.render.enterprisedata import message_file_name, render_message
+from daemon.render.bankfile import render_payment_file
+from daemon.render.enterprisedata import message_file_name, render_message, render_payment_orders
+from daemon.render.fns import render_fns
 from daemon.render.pdf import PdfPool
 from daemon.store import Store
 from daemon.workspace import Workspace, write_atomic
@@ -101,44 +114,160 @@ def _process(path: Path, data: bytes, sha256: str, source: str, deps: Deps) -> t
         return Duplicate(inbox.finish(path, ws.archive(source, deps.clock().date()))), 0
     if deps.settings.sources[source].is_statement:
         return _process_statement(path, data, sha256, source, status, deps)
-    if status == "committed":  # crashed after the commit: finish the outputs, numbers stay
-        documents = store.documents_of_file(sha256)
-        _finish_accepted(path, sha256, source, documents, store.file_committed_at(sha256), deps)
-        return Accepted(len(documents), 0), 0
-
     schema = deps.schemas[deps.settings.sources[source].schema_name]
+    flow = FLOWS[schema.record]
+    if status == "committed":  # crashed after the commit: finish the outputs, numbers stay
+        return Accepted(flow.finish(path, sha256, source, store.file_committed_at(sha256), deps), 0), 0
+
     table = read_table(data, path.name, schema)
     if isinstance(table, FileError):
         return _quarantine(path, sha256, source, FileReport.for_file(path.name, source, table.reason), 0, deps), 0
-    validated = validate_table(table, schema)
-    rows = len(validated.records)
-    if not validated.records and not validated.errors:
+    records, errors, ignored = flow.validate(table, schema)
+    rows = len(records)
+    if not records and not errors:
         report = FileReport.for_file(path.name, source, "в файле нет ни одной строки с данными, только заголовок")
         return _quarantine(path, sha256, source, report, 0, deps), 0
-    if validated.ignored_columns:
-        log.info("file.columns_ignored", file=path.name, columns=list(validated.ignored_columns))
-    errors = list(validated.errors) + _control_total_errors(validated)
+    if ignored:
+        log.info("file.columns_ignored", file=path.name, columns=list(ignored))
     if errors:
-        report = FileReport.for_rows(path.name, source, errors)
-        return _quarantine(path, sha256, source, report, rows, deps), rows
+        return _quarantine(path, sha256, source, FileReport.for_rows(path.name, source, errors), rows, deps), rows
 
     now = deps.clock()
+    intake = Intake(path.name, sha256, source, rows, now)
     with store.transaction() as conn:
-        ledger = store.load_ledger(
-            conn, (r.inn for r in validated.records), (r.contract for r in validated.records)
-        )
-        plan = plan_charge_documents(validated.records, ledger, issue_rules(deps.settings, source))
-        if isinstance(plan, DocumentPlan):
-            mails = client_mails(plan.documents, deps) if deps.settings.sources[source].mail_clients else []
-            store.commit_plan(
-                conn, plan, sha256=sha256, source=source, name=path.name, rows=rows, now=now, mails=mails
-            )
+        committed = flow.commit(conn, records, intake, deps)
+    if not isinstance(committed, Committed):
+        return _quarantine(path, sha256, source, FileReport.for_rows(path.name, source, list(committed)), rows, deps), rows
+    return Accepted(flow.finish(path, sha256, source, now, deps), committed.skipped), rows
+
+
+@dataclass(frozen=True)
+class Intake:
+    """The file being committed, as the store records it."""
+
+    name: str
+    sha256: str
+    source: str
+    rows: int
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Committed:
+    skipped: int
+
+
+@dataclass(frozen=True)
+class Flow:
+    """What a record kind does: validate rows, plan and commit in one transaction, then write the outputs.
+
+    `finish` renders everything from the committed state, so it is the same after a crash as without one;
+    it returns how many outputs the file gave.
+    """
+
+    validate: Callable[[RawTable, SourceSchema], tuple[Sequence, list[RowError], tuple[str, ...]]]
+    commit: Callable[[sqlite3.Connection, Sequence, Intake, Deps], Committed | tuple[RowError, ...]]
+    finish: Callable[[Path, str, str, datetime, Deps], int]
+
+
+def _validate_charges(table: RawTable, schema: SourceSchema) -> tuple[Sequence, list[RowError], tuple[str, ...]]:
+    validated = validate_table(table, schema)
+    return validated.records, list(validated.errors) + _control_total_errors(validated), validated.ignored_columns
+
+
+def _validator(validate: Callable[[RawTable, SourceSchema], RowsValidated]):
+    def run(table: RawTable, schema: SourceSchema) -> tuple[Sequence, list[RowError], tuple[str, ...]]:
+        validated = validate(table, schema)
+        return validated.records, list(validated.errors), validated.ignored_columns
+    return run
+
+
+def _commit_charges(conn: sqlite3.Connection, records: Sequence, intake: Intake, deps: Deps) -> Committed | tuple[RowError, ...]:
+    ledger = deps.store.load_ledger(conn, (r.inn for r in records), (r.contract for r in records))
+    return _commit_documents(conn, plan_charge_documents(records, ledger, issue_rules(deps.settings, intake.source)),
+                             intake, deps)
+
+
+def _commit_payouts(conn: sqlite3.Connection, records: Sequence, intake: Intake, deps: Deps) -> Committed | tuple[RowError, ...]:
+    ledger = deps.store.load_payout_ledger(conn, (r.inn for r in records), (r.payout_id for r in records))
+    conf = deps.settings.sources[intake.source]
+    terms = PayoutTerms(issue_rules(deps.settings, intake.source), conf.service, conf.contract_number)
+    return _commit_documents(conn, plan_payouts(records, ledger, terms), intake, deps)
+
+
+def _commit_documents(conn: sqlite3.Connection, plan: PlanResult, intake: Intake, deps: Deps) -> Committed | tuple[RowError, ...]:
     if not isinstance(plan, DocumentPlan):
-        report = FileReport.for_rows(path.name, source, list(plan))
-        return _quarantine(path, sha256, source, report, rows, deps), rows
-    _log_plan(plan, path.name)
-    _finish_accepted(path, sha256, source, list(plan.documents), now, deps)
-    return Accepted(len(plan.documents), len(plan.skipped)), rows
+        return plan
+    mails = client_mails(plan.documents, deps) if deps.settings.sources[intake.source].mail_clients else []
+    deps.store.commit_plan(conn, plan, sha256=intake.sha256, source=intake.source, name=intake.name,
+                           rows=intake.rows, now=intake.now, mails=mails)
+    _log_plan(plan, intake.name)
+    return Committed(len(plan.skipped))
+
+
+def _commit_acceptances(conn: sqlite3.Connection, records: Sequence, intake: Intake, deps: Deps) -> Committed | tuple[RowError, ...]:
+    payouts = deps.store.issued_payouts(conn, (r.payout_id for r in records))
+    plan = plan_payment_orders(records, payouts, deps.store.sequences(conn), issue_rules(deps.settings, intake.source),
+                               intake.now.date())
+    if not isinstance(plan, OrderPlan):
+        return plan
+    deps.store.commit_orders(conn, plan, sha256=intake.sha256, source=intake.source, name=intake.name,
+                             rows=intake.rows, now=intake.now)
+    for order in plan.orders:
+        log.info("payment_order.created", file=intake.name, number=order.number, payout=order.payout_id,
+                 act=order.act_number, amount=str(order.amount), payee_inn=order.payee.inn)
+    return Committed(0)
+
+
+def _finish_documents(path: Path, sha256: str, source: str, committed_at: datetime, deps: Deps) -> int:
+    """Render every output (deterministic, so a re-render after a crash gives the same bytes), then archive."""
+    ws, settings = deps.workspace, deps.settings
+    documents = deps.store.documents_of_file(sha256)
+    if documents and settings.onec.enabled:
+        message = render_message(documents, deps.company, version=settings.onec.version, now=committed_at)
+        write_atomic(ws.outbox("1c") / message_file_name(source, committed_at, sha256[:8], version=settings.onec.version), message)
+    for doc in documents:
+        if doc.kind in (DocumentKind.UPD, DocumentKind.TAX_INVOICE):
+            _write_fns(doc, committed_at, deps)
+    for doc, pdf in zip(documents, deps.pdf.render_many(documents, deps.company)):
+        write_atomic(ws.document_pdf(doc), pdf)
+        if doc.kind is DocumentKind.AGENT_ACT:
+            write_atomic(ws.outbox("platform") / safe_name(f"{doc.basis}.pdf"), pdf)
+    _archive(path, sha256, source, committed_at, deps)
+    return len(documents)
+
+
+def _write_fns(doc: Document, committed_at: datetime, deps: Deps) -> None:
+    """The ФНС XML of a УПД or счёт-фактура for ЭДО; what the operator's checks would reject is logged."""
+    fns = render_fns(doc, deps.company, now=committed_at)
+    write_atomic(deps.workspace.outbox("edo") / fns.file_name, fns.content)
+    for problem in fns.problems:
+        log.warning("edo.problem", kind=doc.kind.value, number=doc.number, problem=problem)
+
+
+def _finish_orders(path: Path, sha256: str, source: str, committed_at: datetime, deps: Deps) -> int:
+    """Payment orders: to 1C as ПлатежноеПоручение and to the bank client as a 1CClientBankExchange file."""
+    ws, settings = deps.workspace, deps.settings
+    orders = deps.store.orders_of_file(sha256)
+    stem = f"{source}_{committed_at:%Y%m%d_%H%M%S}_{sha256[:8]}"
+    if settings.onec.enabled:
+        message = render_payment_orders(orders, deps.company, version=settings.onec.version, now=committed_at)
+        write_atomic(ws.outbox("1c") / message_file_name(source, committed_at, sha256[:8], version=settings.onec.version), message)
+    write_atomic(ws.outbox("bank") / f"{stem}.txt", render_payment_file(orders, deps.company, now=committed_at))
+    _archive(path, sha256, source, committed_at, deps)
+    return len(orders)
+
+
+def _archive(path: Path, sha256: str, source: str, committed_at: datetime, deps: Deps) -> None:
+    inbox.finish(path, deps.workspace.archive(source, committed_at.date()))
+    deps.store.finish_file(sha256, "done", deps.clock())
+
+
+FLOWS = {
+    "charge": Flow(_validate_charges, _commit_charges, _finish_documents),
+    "payout": Flow(_validator(validate_payouts), _commit_payouts, _finish_documents),
+    "acceptance": Flow(_validator(validate_acceptances), _commit_acceptances, _finish_orders),
+}
 
 
 def _process_statement(
@@ -163,8 +292,7 @@ def _process_statement(
         _log_matches(result, path.name)
     else:
         payments = ()
-    inbox.finish(path, ws.archive(source, deps.clock().date()))
-    store.finish_file(sha256, "done", deps.clock())
+    _archive(path, sha256, source, deps.clock(), deps)
     return Accepted(0, 0), len(payments)
 
 
@@ -207,20 +335,6 @@ def _log_plan(plan: DocumentPlan, file_name: str) -> None:
             log.info("counterparty.updated", file=file_name, inn=change.inn, field=field, old=old, new=new)
     for issued in plan.skipped:
         log.info("document.unchanged", file=file_name, kind=issued.kind.value, number=issued.number)
-
-
-def _finish_accepted(
-    path: Path, sha256: str, source: str, documents: list[Document], committed_at: datetime, deps: Deps
-) -> None:
-    """Render every output (deterministic, so a re-render after a crash gives the same bytes), then archive."""
-    ws, settings = deps.workspace, deps.settings
-    if documents and settings.onec.enabled:
-        message = render_message(documents, deps.company, version=settings.onec.version, now=committed_at)
-        write_atomic(ws.outbox("1c") / message_file_name(source, committed_at, sha256[:8], version=settings.onec.version), message)
-    for doc, pdf in zip(documents, deps.pdf.render_many(documents, deps.company)):
-        write_atomic(ws.document_pdf(doc), pdf)
-    inbox.finish(path, ws.archive(source, committed_at.date()))
-    deps.store.finish_file(sha256, "done", deps.clock())
 
 
 def _quarantine(

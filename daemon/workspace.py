@@ -44,7 +44,7 @@ class Workspace:
 
     def document_pdf(self, doc: Document) -> Path:
         """documents/<ИНН>/<YYYY-MM>/<Вид>_<номер>.pdf — the client's own archive."""
-        folder = self.root / "documents" / safe_name(doc.counterparty.inn) / f"{doc.period_start:%Y-%m}"
+        folder = self.root / "documents" / safe_name(doc.counterparty.inn) / f"{doc.date:%Y-%m}"
         return folder / safe_name(f"{PDF_PREFIX[doc.kind.value]}_{doc.number}.pdf")
 
     def relative(self, path: Path) -> str:
