@@ -31,6 +31,7 @@ from daemon.core.documents import Document, DocumentKind, DocumentLine
 from daemon.core.money import VatRate, to_kopecks
 from daemon.core.payouts import PaymentOrder
 from daemon.core.records import BankAccount, Company, Contract, Counterparty, LegalForm
+from daemon.core.units import DEFAULT_UNIT, okei_code
 from daemon.render.bankfile import PAYMENT_KIND, PRIORITY, payee_account
 
 SUPPORTED_VERSIONS = ("1.11", "1.17", "1.20", "1.22")
@@ -47,18 +48,6 @@ DOCUMENT_TIME = time(12, 0)
 CATALOG_NAME_LIMIT = 100  # 1C:Бухгалтерия's catalog Наименование is String(100)
 QUANTITY_STEP = Decimal("0.001")  # ТипКоличество has 3 fraction digits
 RUB = ("643", "руб.")
-DEFAULT_UNIT = "мес"
-OKEI_CODES = {
-    "мес": "362",
-    "шт": "796",
-    "усл. ед": "876",
-    "усл": "876",
-    "ч": "356",
-    "час": "356",
-    "сут": "359",
-    "дн": "359",
-    "год": "366",
-}
 # VAT rate → (ВидСтавки from 1.17 on, the СтавкиНДС enum value up to 1.16 or None where it has none).
 # 1C:Бухгалтерия picks its rate by Ставка; ВидСтавки is required by the schema (NOTES §2.4).
 VAT_RATES: dict[Decimal | None, tuple[str, str | None]] = {
@@ -249,7 +238,7 @@ class _Writer:
     def unit(self, parent: etree._Element, unit: str) -> None:
         """ЕдиницаИзмерения: the line's unit with its ОКЕИ code when known; «мес» (362) when empty."""
         title = unit.strip() or DEFAULT_UNIT
-        self.classifier(parent, "ЕдиницаИзмерения", OKEI_CODES.get(title.lower().rstrip(".")), title)
+        self.classifier(parent, "ЕдиницаИзмерения", okei_code(title), title)
 
     def organisation(self, parent: etree._Element, name: str = "Организация") -> None:
         """КлючевыеСвойстваОрганизация of our company."""
