@@ -274,7 +274,7 @@ def _process_statement(
     path: Path, data: bytes, sha256: str, source: str, status: str | None, deps: Deps
 ) -> tuple[FileOutcome, int]:
     """A bank statement: incoming payments matched to invoices, in one transaction; nothing rendered."""
-    store, ws = deps.store, deps.workspace
+    store = deps.store
     if status != "committed":
         statement = parse_statement(data)
         if isinstance(statement, StatementFailure):

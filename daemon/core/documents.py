@@ -93,6 +93,12 @@ class Document:
     def vat_exempt(self) -> bool:
         return all(line.vat_rate.exempt for line in self.lines)
 
+    def net_price(self, line: DocumentLine) -> Decimal:
+        """The price without VAT: as printed when VAT is on top, else the net sum per unit, half-up to kopecks."""
+        if not self.vat_included or line.net == line.gross:
+            return line.price
+        return to_kopecks(line.net / line.quantity)
+
     @property
     def upd_status(self) -> int:
         """УПД status: 1 (счёт-фактура and transfer document) with VAT, 2 (transfer document only) without."""

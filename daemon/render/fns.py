@@ -25,7 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from lxml import etree
 
-from daemon.core.documents import Document, DocumentKind, DocumentLine
+from daemon.core.documents import Document, DocumentKind
 from daemon.core.money import VatRate, to_kopecks
 from daemon.core.records import Company, Counterparty, LegalForm
 from daemon.core.units import DEFAULT_UNIT, okei_code
@@ -114,13 +114,6 @@ def file_id(document: Document, company: Company, now: datetime) -> str:
     guid = uuid.uuid5(FILE_NAMESPACE, f"{document.kind.value}:{document.number}:{document.date.isoformat()}")
     recipient = (document.counterparty.edo_id or "").strip()
     return "_".join((FILE_PREFIX, recipient, company.edo_id.strip(), f"{now:%Y%m%d}", str(guid), FILE_FLAGS))
-
-
-def net_price(line: DocumentLine, vat_included: bool) -> Decimal:
-    """ЦенаТов: the printed price when it has no VAT in it, else net amount per unit, half-up to kopecks."""
-    if not vat_included or line.net == line.gross:
-        return line.price
-    return to_kopecks(line.net / line.quantity)
 
 
 def render_fns(document: Document, company: Company, *, now: datetime, program: str = PROGRAM) -> FnsFile:
@@ -285,7 +278,7 @@ def _write_table(body: etree._Element, document: Document) -> None:
             ОКЕИ_Тов=okei_code(unit),
             НаимЕдИзм=unit,
             КолТов=_measure(line.quantity),
-            ЦенаТов=_measure(net_price(line, document.vat_included), places=2),
+            ЦенаТов=_measure(document.net_price(line), places=2),
             СтТовБезНДС=_money(line.net),
             НалСт=_vat_rate(line.vat_rate),
             СтТовУчНал=_money(line.gross),
@@ -338,7 +331,7 @@ def _problems(document: Document, company: Company, function: str, name: str) ->
     for line in document.lines:
         if _vat_rate(line.vat_rate) not in VAT_RATES:
             found.append(f"строка {line.position}: ставки НДС {line.vat_rate.label} нет в формате 5.03")
-        if function != "ДОП" and net_price(line, document.vat_included) <= 0:
+        if function != "ДОП" and document.net_price(line) <= 0:
             found.append(f"строка {line.position}: в документе {function} цена должна быть больше нуля")
     signer = parse_person_name(company.director)
     required_names = [("подписанта", company.director, signer)] + [  # ФИО is required for a signer and an ИП

@@ -9,7 +9,6 @@ import sys
 import time
 from email import policy
 from email.parser import BytesParser
-from pathlib import Path
 
 import pytest
 
