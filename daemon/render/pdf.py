@@ -20,6 +20,7 @@ from weasyprint.text.fonts import FontConfiguration
 
 from daemon.core.documents import Document, DocumentKind
 from daemon.core.records import Company
+from daemon.core.units import okei_code
 from daemon.core.words import amount_in_words
 
 TEMPLATES = {
@@ -70,6 +71,7 @@ def make_environment(templates_dir: Path) -> Environment:
         long_date=format_date_long,
         short_date=lambda d: f"{d:%d.%m.%Y}",
         in_words=amount_in_words,
+        okei=lambda unit: okei_code(unit) or "--",
     )
     return env
 

@@ -4,20 +4,13 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-import pytest
 
-from daemon.config import builtin_dir
 from daemon.core.documents import DocumentKind
 from daemon.core.money import VatRate
 from daemon.core.records import Counterparty, LegalForm
-from daemon.render.pdf import PdfRenderer, format_money
+from daemon.render.pdf import format_money
 from tests.render.test_enterprisedata import ROMASHKA, document, line, sample_documents
 from tests.workspaces import pdf_text
-
-
-@pytest.fixture(scope="module")
-def renderer() -> PdfRenderer:
-    return PdfRenderer(builtin_dir("templates") / "pdf")
 
 
 def render_text(renderer, doc, company, tmp_path) -> str:

@@ -3,22 +3,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 from pypdf import PdfReader
 
-from daemon.config import builtin_dir
 from daemon.core.documents import Document, DocumentKind
 from daemon.core.money import NO_VAT, VatRate, to_kopecks
-from daemon.render.pdf import PdfRenderer, format_money, format_quantity
+from daemon.core.units import okei_code
+from daemon.render.pdf import format_money, format_quantity
 from tests.render.test_enterprisedata import ROMASHKA, SIDOROV, document, line, sample_documents
 from tests.render.test_pdf import render_text
 
 VAT22 = VatRate(Decimal(22))
-
-
-@pytest.fixture(scope="module")
-def renderer() -> PdfRenderer:
-    return PdfRenderer(builtin_dir("templates") / "pdf")
 
 
 def text_of(value: str) -> str:
@@ -31,12 +25,12 @@ def money(value: Decimal) -> str:
 
 
 def line_cells(doc: Document) -> list[str]:
-    """Each line's columns 1а–14 as the form prints them for a service, in reading order."""
+    """Each line's columns 1а–14 as the form prints them for a service, in reading order (мес is ОКЕИ 362)."""
     cells = []
     for ln in doc.lines:
         rate, vat = ("без НДС", "без НДС") if ln.vat_rate.exempt else (ln.vat_rate.label, money(ln.vat))
         price = money(to_kopecks(ln.net / ln.quantity))
-        cells.append(f"{ln.text} -- -- {ln.unit} {format_quantity(ln.quantity)} {price} {money(ln.net)} "
+        cells.append(f"{ln.text} -- {okei_code(ln.unit) or '--'} {ln.unit} {format_quantity(ln.quantity)} {price} {money(ln.net)} "
                      f"без акциза {rate} {vat} {money(ln.gross)}{' --' * 7}")
     return cells
 
