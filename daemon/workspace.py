@@ -73,8 +73,12 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temp file beside `path`, fsync, then rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # disk full, I/O error: no half-written file is left behind
+        tmp.unlink(missing_ok=True)
+        raise

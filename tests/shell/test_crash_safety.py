@@ -1,12 +1,15 @@
-"""SIGKILL in the middle of a file, then a restart, gives exactly what an undisturbed run gives."""
+"""SIGKILL at random moments over many files, then a restart, gives exactly what an undisturbed run gives."""
 from __future__ import annotations
 
+import os
+import random
 import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from datetime import date
 from email import policy
 from email.parser import BytesParser
 
@@ -31,10 +34,10 @@ def _snapshot(ws) -> dict:
         documents = conn.execute("SELECT kind, number, inn, total, fingerprint FROM documents ORDER BY 1, 2").fetchall()
         sequences = conn.execute("SELECT kind, scope, last FROM sequences ORDER BY 1, 2").fetchall()
     pdfs = {p.relative_to(ws.root).as_posix(): p.read_bytes() for p in files_in(ws.root / "documents")}
-    xml = [
+    xml = sorted(  # file names carry the commit time, so compare the messages, not their order
         re.sub(rb"<msg:CreationDate>[^<]*</msg:CreationDate>", b"", p.read_bytes())
         for p in files_in(ws.outbox("1c"))
-    ]
+    )
     mails = []
     for eml in files_in(ws.mail_dir, "*.eml"):
         message = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
@@ -43,27 +46,43 @@ def _snapshot(ws) -> dict:
     return {"documents": documents, "sequences": sequences, "pdfs": pdfs, "xml": xml, "mails": sorted(mails)}
 
 
-def test_sigkill_at_random_points_changes_nothing(tmp_path):
-    """Kill -9 during processing, again and again; the finished state equals an undisturbed run."""
-    export = charges_csv(contracts=40, services_per_contract=3)
+def _drop(ws, exports: list[bytes]) -> None:
+    """The files in a fixed order (mtime), as a billing drops them one after another."""
+    for n, export in enumerate(exports):
+        path = ws.inbox("charges") / f"charges {n:02d}.csv"
+        path.write_bytes(export)
+        os.utime(path, (1_700_000_000 + n, 1_700_000_000 + n))
+
+
+def test_sigkill_at_random_points_over_fifty_files_changes_nothing(tmp_path):
+    """Kill -9 at random moments while 50 files are processed, restart each time; the end state equals a calm run."""
+    months = [date(2022 + m // 12, m % 12 + 1, 1) for m in range(50)]
+    exports = [charges_csv(contracts=2, services_per_contract=2, period=month, seed=m) for m, month in enumerate(months)]
 
     calm = make_workspace(tmp_path / "calm")
-    (calm.inbox("charges") / "charges.csv").write_bytes(export)
+    _drop(calm, exports)
     assert _process(calm).wait(timeout=300) == 0
     expected = _snapshot(calm)
-    assert len(expected["documents"]) == 80 and len(expected["mails"]) == 40
+    assert len(expected["documents"]) == 200 and len(expected["mails"]) == 100
 
     crashed = make_workspace(tmp_path / "crashed")
-    (crashed.inbox("charges") / "charges.csv").write_bytes(export)
-    killed_mid_file = 0
-    for delay in (1.5, 2.5, 3.5, 4.5, 6.0):
+    _drop(crashed, exports)
+    rng = random.Random(20261125)
+    kills = killed_mid_file = 0
+    while kills < 12:
         proc = _process(crashed)
-        time.sleep(delay)
+        # a random moment after a file was claimed: parsing, the commit, rendering or archiving
+        while proc.poll() is None and not files_in(crashed.work("charges")):
+            time.sleep(0.01)
+        if proc.poll() is not None:
+            break  # nothing left to claim: it finished before this kill
+        time.sleep(rng.uniform(0.0, 0.4))
         if proc.poll() is not None:
             break
+        killed_mid_file += bool(files_in(crashed.work("charges")))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        killed_mid_file += bool(files_in(crashed.root / "work"))
+        kills += 1
     assert _process(crashed).wait(timeout=300) == 0
-    assert killed_mid_file >= 1, "no kill landed while the file was being processed"
+    assert kills == 12 and killed_mid_file >= 6, f"{killed_mid_file} of {kills} kills landed in a file"
     assert _snapshot(crashed) == expected
