@@ -27,9 +27,9 @@ from daemon.core.payouts import (
 )
 from daemon.core.reading import FileError, RawTable, read_table
 from daemon.core.records import Company
-from daemon.core.report import FileReport, RowError, report_html, report_json
+from daemon.core.report import FileReport, RowError, report_html, report_json, report_xlsx
 from daemon.core.rows import RowsValidated
-from daemon.core.schema import SourceSchema
+from daemon.core.schema import DEFAULT_MAX_FILE_BYTES, SourceSchema
 from daemon.core.validation import validate_table
 from daemon.inbox import safe_name
 from daemon.mail_queue import client_mails, quarantine_notice
@@ -92,10 +92,19 @@ def issue_rules(settings: Settings, source: str) -> IssueRules:
 def process_file(path: Path, source: str, deps: Deps) -> FileOutcome:
     """Process a file claimed into work/: every step is safe to repeat after a crash."""
     started = time.monotonic()
-    data = path.read_bytes()
-    sha256 = hashlib.sha256(data).hexdigest()
+    limit = _size_limit(source, deps)
+    size = path.stat().st_size
+    if size > limit:  # refused unread: a huge export must not take the memory
+        with open(path, "rb") as handle:
+            sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
+        reason = (f"файл {size / 2**20:.0f} МБ больше предела {limit // 2**20} МБ для источника «{source}» "
+                  "([limits] max_file_megabytes в его схеме): разделите выгрузку на части")
+        outcome, rows = _quarantine(path, sha256, source, FileReport.for_file(path.name, source, reason), 0, deps), 0
+    else:
+        data = path.read_bytes()
+        sha256 = hashlib.sha256(data).hexdigest()
+        outcome, rows = _process(path, data, sha256, source, deps)
     bound = log.bind(file=path.name, source=source, sha256=sha256[:12])
-    outcome, rows = _process(path, data, sha256, source, deps)
     bound.info(
         "file.processed",
         outcome=type(outcome).__name__.lower(),
@@ -105,6 +114,11 @@ def process_file(path: Path, source: str, deps: Deps) -> FileOutcome:
         **({"reason": outcome.reason} if isinstance(outcome, Quarantined) else {}),
     )
     return outcome
+
+
+def _size_limit(source: str, deps: Deps) -> int:
+    conf = deps.settings.sources[source]
+    return DEFAULT_MAX_FILE_BYTES if conf.is_statement else deps.schemas[conf.schema_name].max_file_bytes
 
 
 def _process(path: Path, data: bytes, sha256: str, source: str, deps: Deps) -> tuple[FileOutcome, int]:
@@ -347,6 +361,7 @@ def _quarantine(
     html_path = target.with_name(target.name + ".errors.html")
     write_atomic(json_path, report_json(report))
     write_atomic(html_path, report_html(report))
+    write_atomic(target.with_name(target.name + ".errors.xlsx"), report_xlsx(report))
     inbox.finish(path, target.parent, name=target.name)
     deps.store.record_quarantined(sha256, source, path.name, rows, now)
     if deps.settings.mail.operators:

@@ -1,9 +1,12 @@
-"""Row errors and the quarantine report: JSON for machines, HTML for people (core)."""
+"""Row errors and the quarantine report: JSON for machines, HTML and XLSX for people (core)."""
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import asdict, dataclass
 from html import escape
+
+from openpyxl import Workbook
 
 REPORT_ROW_CAP = 200
 
@@ -87,3 +90,29 @@ td,th{{border:1px solid #999;padding:4px 8px;text-align:left;vertical-align:top}
 </body></html>
 """
     return page.encode("utf-8")
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")   # what Excel would evaluate or act on (CSV/formula injection)
+XLSX_HEADERS = ("Строка", "Столбец", "Значение", "Причина")
+
+
+def report_xlsx(report: FileReport) -> bytes:
+    """The errors as a sheet the operator can sort and filter. Every cell is text: a value such as
+    `=HYPERLINK(…)` is stored as a string with Excel's quote prefix, never as a formula."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Ошибки"
+    rows = [(report.file_name, report.source, report.reason, ""), XLSX_HEADERS]
+    rows += [(e.line, e.column, e.value, e.reason) for e in report.errors]
+    for values in rows:
+        sheet.append(values)
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                cell.data_type = "s"
+                cell.quotePrefix = True
+    for column, width in zip("ABCD", (8, 24, 32, 80)):
+        sheet.column_dimensions[column].width = width
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

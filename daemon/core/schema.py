@@ -5,6 +5,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 
+DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024   # ~150,000 charge rows; memory stays under 500 MB
 _HEADER_NOISE = re.compile(r"[\s\u00a0.,;:№#_\-/\\()\[\]\"'«»*]+")
 
 
@@ -35,6 +36,7 @@ class SourceSchema:
     totals_markers: tuple[str, ...] = ("итого", "всего")
     max_rows: int = 1_000_000
     max_xlsx_bytes: int = 200 * 1024 * 1024
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES   # larger files are refused unread: memory stays bounded
 
     @property
     def required(self) -> tuple[FieldSpec, ...]:
@@ -69,4 +71,5 @@ def parse_schema(toml_text: str, name: str) -> SourceSchema:
         totals_markers=tuple(raw.get("totals_markers", ("итого", "всего"))),
         max_rows=int(limits.get("max_rows", 1_000_000)),
         max_xlsx_bytes=int(limits.get("max_xlsx_megabytes", 200)) * 1024 * 1024,
+        max_file_bytes=int(limits.get("max_file_megabytes", DEFAULT_MAX_FILE_BYTES // 2**20)) * 1024 * 1024,
     )

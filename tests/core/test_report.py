@@ -1,7 +1,12 @@
 """Quarantine reports: capped, complete counts, inert values."""
+import io
 import json
+import zipfile
 
-from daemon.core.report import REPORT_ROW_CAP, FileReport, RowError, report_html, report_json
+import pytest
+from openpyxl import load_workbook
+
+from daemon.core.report import REPORT_ROW_CAP, FileReport, RowError, report_html, report_json, report_xlsx
 
 
 def test_report_caps_rows_and_keeps_the_count():
@@ -24,3 +29,13 @@ def test_file_level_reason():
     """A file that cannot be read has one reason and no rows."""
     report = FileReport.for_file("f.xlsx", "charges", "файл XLSX повреждён")
     assert report.as_text() == "f.xlsx: файл XLSX повреждён" and report.errors == ()
+
+
+@pytest.mark.parametrize("value", ['=HYPERLINK("http://evil.example","Клик")', "+7(912)", "-1+2", "@SUM(A1)", "\t=1+1"])
+def test_xlsx_cells_that_excel_would_evaluate_stay_text(value):
+    """Formula injection: the value is an inline string with Excel's quote prefix, never a formula."""
+    data = report_xlsx(FileReport.for_rows("f.csv", "charges", [RowError(4, "Клиент", value, "ИНН: неверная")]))
+    cell = load_workbook(io.BytesIO(data)).active["C3"]
+    assert (cell.value, cell.data_type, cell.quotePrefix) == (value, "s", True)
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet and 't="inlineStr"' in sheet

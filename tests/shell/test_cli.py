@@ -1,9 +1,14 @@
 """The command line: exit codes, `check` changing nothing, config checks, the systemd unit."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 from daemon.cli import main
 from daemon.config import PROJECT_ROOT, load_settings
-from tests.workspaces import files_in, make_workspace
+from tests.workspaces import ROOT, files_in, make_workspace
 
 BAD = "Договор;Клиент;ИНН;Услуга;Период;Сумма\nД-1;ООО Ромашка;6672002971;Интернет;11.2026;abc\n"
 
@@ -25,7 +30,8 @@ def test_process_exit_codes(tmp_path, shared_samples):
     assert main(["process", "-w", str(ws.root)]) == 0
     (ws.inbox("charges") / "bad.csv").write_text(BAD, encoding="utf-8")
     assert main(["process", "-w", str(ws.root)]) == 1
-    assert [p.name for p in files_in(ws.quarantine("charges"))] == ["bad.csv", "bad.csv.errors.html", "bad.csv.errors.json"]
+    assert [p.name for p in files_in(ws.quarantine("charges"))] == [
+        "bad.csv", "bad.csv.errors.html", "bad.csv.errors.json", "bad.csv.errors.xlsx"]
     assert main(["process", "-w", str(tmp_path / "nowhere")]) == 2
 
 
@@ -91,3 +97,31 @@ def test_bad_inputs_are_quarantined_with_a_reason(tmp_path, shared_samples):
         report = (ws.quarantine("charges") / f"{name}.errors.json").read_text(encoding="utf-8")
         assert '"reason": "' in report and '"reason": ""' not in report, name
     assert files_in(ws.root / "documents") == [] and files_in(ws.root / "work") == []
+
+
+def test_a_million_row_csv_is_refused_unread(tmp_path):
+    """1,000,000 rows (~100 MB) exceed the source's size limit: quarantined with the limit named, memory untouched."""
+    ws = make_workspace(tmp_path / "ws")
+    row = "Д-000001;100001;ООО «Клиент»;6600000010;667001001;a@b.ru;1;ул. Ленина, д. 1;Интернет;11.2026;;;3500,00;3500,00;Без НДС\r\n"
+    path = ws.inbox("charges") / "huge.csv"
+    with open(path, "wb") as handle:
+        handle.write("Договор;Лицевой счет;Клиент;ИНН;КПП;Email;ID сервиса;Адрес;Услуга;Период;С;По;Абонплата;Сумма;НДС\r\n"
+                     .encode("cp1251"))
+        handle.write(row.encode("cp1251") * 1_000_000)
+    size = path.stat().st_size
+    _, idle = _peak_rss_of_process(make_workspace(tmp_path / "idle"))
+    code, peak = _peak_rss_of_process(ws)
+    assert code == 1
+    report = json.loads((ws.quarantine("charges") / "huge.csv.errors.json").read_text(encoding="utf-8"))
+    assert "больше предела 16 МБ" in report["reason"] and "max_file_megabytes" in report["reason"]
+    assert (ws.quarantine("charges") / "huge.csv").stat().st_size == size
+    assert peak - idle < size / 4, f"peak RSS grew by {(peak - idle) / 2**20:.0f} MB: the file was read"
+
+
+def _peak_rss_of_process(ws) -> tuple[int, int]:
+    """`billdrop process` in a child process: its exit code and its own peak RSS in bytes."""
+    proc = subprocess.Popen([sys.executable, "-m", "daemon", "process", "-w", str(ws.root)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_maxrss * 1024

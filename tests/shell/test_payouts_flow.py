@@ -86,3 +86,16 @@ def test_bad_requisites_and_unknown_acceptances_are_quarantined(tmp_path, shared
     early = json.loads((ws.quarantine("acceptances") / "early.csv.errors.json").read_text(encoding="utf-8"))
     assert early["errors"][0]["value"] == "77777" and "не найдена" in early["errors"][0]["reason"]
     assert files_in(ws.outbox("platform")) == [] and files_in(ws.outbox("bank")) == []
+
+
+def test_hostile_payout_ids_and_names_stay_inside_the_workspace(tmp_path, shared_samples):
+    """A payout id of `../../..` and a name that is a formula: files land under outbox/platform, text stays text."""
+    ws = make_workspace(tmp_path / "ws")
+    sample = (shared_samples / "payouts" / "payout_90101.csv").read_text(encoding="utf-8")
+    hostile = sample.replace("\n90101,", "\n../../../evil,").replace('"ООО ""Меридиан"""', '"=HYPERLINK(""http://x"",""ООО <b>&"")"')
+    (ws.inbox("payouts") / "выплата ..csv").write_text(hostile, encoding="utf-8")
+    assert main(["process", "-w", str(ws.root)]) == 0
+    (pdf,) = files_in(ws.outbox("platform"))
+    assert pdf.parent == ws.outbox("platform") and pdf.name == "_.._.._evil.pdf"
+    assert 'HYPERLINK("http://x","ООО <b>&")' in pdf_text(pdf)
+    assert [p for p in files_in(tmp_path) if not p.is_relative_to(ws.root)] == []
