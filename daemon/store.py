@@ -76,7 +76,7 @@ CREATE TABLE IF NOT EXISTS documents (
     payload TEXT NOT NULL,          -- JSON of Document: outputs are re-rendered from it after a crash
     PRIMARY KEY (kind, number)
 );
-CREATE INDEX IF NOT EXISTS documents_by_contract ON documents(kind, contract, period_start);
+CREATE INDEX IF NOT EXISTS documents_by_contract ON documents(contract, inn, kind, period_start);
 CREATE TABLE IF NOT EXISTS payments (
     key TEXT PRIMARY KEY,           -- number|date|our account|amount|payer account
     number TEXT NOT NULL,
@@ -286,15 +286,15 @@ class Store:
             for inn, card in _select_in(conn, "SELECT inn, card FROM counterparties WHERE inn IN ({})", inns)
         }
         issued = {}
-        for kind, number, contract, start, fingerprint, total in _select_in(
+        for kind, number, contract, inn, start, fingerprint, total in _select_in(
             conn,
-            "SELECT kind, number, contract, period_start, fingerprint, total FROM documents WHERE contract IN ({})",
+            "SELECT kind, number, contract, inn, period_start, fingerprint, total FROM documents WHERE contract IN ({})",
             contracts,
         ):
             doc = IssuedDocument(
                 DocumentKind(kind), number, contract, date.fromisoformat(start), fingerprint, Decimal(total)
             )
-            issued[(doc.kind, contract, doc.period_start)] = doc
+            issued[(doc.kind, contract, inn, doc.period_start)] = doc
         return Ledger(counterparties=cards, issued=issued, sequences=self.sequences(conn))
 
     @staticmethod

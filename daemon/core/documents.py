@@ -131,10 +131,13 @@ class IssuedDocument:
 
 @dataclass(frozen=True)
 class Ledger:
-    """The state a plan depends on: known counterparties, issued documents, sequence counters."""
+    """The state a plan depends on: known counterparties, issued documents, sequence counters.
+
+    Issued documents are keyed by kind, contract number, the counterparty's ИНН and period: two
+    billings may both have a «Д-150», but not for the same client."""
 
     counterparties: Mapping[str, Counterparty]
-    issued: Mapping[tuple[DocumentKind, str, date], IssuedDocument]
+    issued: Mapping[tuple[DocumentKind, str, str, date], IssuedDocument]
     sequences: Mapping[tuple[DocumentKind, str], int]
 
 
@@ -292,7 +295,7 @@ def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules
         for kind in rules.kinds:
             if kind is DocumentKind.TAX_INVOICE and all(line.vat_rate.exempt for line in lines):
                 continue  # no счёт-фактура without VAT (a seller on УСН)
-            issued = ledger.issued.get((kind, contract_no, period))
+            issued = ledger.issued.get((kind, contract_no, first.inn, period))
             if issued is not None:
                 if issued.fingerprint == fingerprint:
                     skipped.append(issued)

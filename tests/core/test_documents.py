@@ -92,11 +92,13 @@ def test_unchanged_reexport_is_skipped_and_changed_one_is_an_error():
     """Re-dropping an issued period: same lines are skipped, changed sums are reported."""
     first = plan_of(plan_charge_documents([charge(4, "Д-1", "6672002970", "1", "10")], EMPTY, rules()))
     issued = {
-        (d.kind, d.contract.number, d.period_start): _issued(d) for d in first.documents
+        (d.kind, d.contract.number, d.counterparty.inn, d.period_start): _issued(d) for d in first.documents
     }
     ledger = Ledger(counterparties={}, issued=issued, sequences=first.sequences)
     again = plan_of(plan_charge_documents([charge(4, "Д-1", "6672002970", "1", "10")], ledger, rules()))
     assert again.documents == () and len(again.skipped) == 2
+    other_client = plan_of(plan_charge_documents([charge(4, "Д-1", "6673317299", "1", "11")], ledger, rules()))
+    assert len(other_client.documents) == 2  # another billing's «Д-1», another client
     changed = plan_charge_documents([charge(4, "Д-1", "6672002970", "1", "11")], ledger, rules())
     assert isinstance(changed, tuple) and all(isinstance(e, RowError) for e in changed)
     assert "уже выставлен" in changed[0].reason
