@@ -1,13 +1,16 @@
 """Print forms: Document → PDF through user-editable Jinja2 templates and WeasyPrint (shell renderer).
 
 One Jinja2 environment, one FontConfiguration and one parsed stylesheet serve every document of the
-process: building them per document is what makes naive WeasyPrint use slow.
+process (building them per document is what makes naive WeasyPrint use slow); documents of a kind are
+laid out together and split into one PDF each; a pool of processes renders on every core.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from multiprocessing import get_context
@@ -15,7 +18,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from weasyprint import CSS, HTML
+from weasyprint import CSS, HTML, Page
+from weasyprint import Document as PdfLayout
+from weasyprint.document import DocumentMetadata
+from weasyprint.html import get_html_metadata
 from weasyprint.text.fonts import FontConfiguration
 
 from daemon.core.documents import Document, DocumentKind
@@ -83,21 +89,66 @@ class PdfRenderer:
         self.templates_dir = templates_dir
         self.env = make_environment(templates_dir)
         self.fonts = FontConfiguration()
-        self.stylesheet = CSS(filename=str(templates_dir / "base.css"), font_config=self.fonts)
+        self.stylesheets = [
+            CSS(filename=str(templates_dir / "base.css"), font_config=self.fonts),
+            CSS(string=_BATCH_CSS, font_config=self.fonts),
+        ]
 
     def html(self, document: Document, company: Company) -> str:
         template = self.env.get_template(TEMPLATES[document.kind])
         return template.render(doc=document, company=company, kind=DocumentKind)
 
     def render(self, document: Document, company: Company) -> bytes:
-        """Same document, same bytes: no creation date, an identifier derived from kind and number."""
-        identifier = hashlib.md5(f"{document.kind.value}:{document.number}".encode()).hexdigest().encode()
-        return HTML(string=self.html(document, company), base_url=str(self.templates_dir)).write_pdf(
-            stylesheets=[self.stylesheet],
-            font_config=self.fonts,
-            pdf_identifier=identifier,
-            uncompressed_pdf=False,
-        )
+        return self.render_batch([document], company)[0]
+
+    def render_batch(self, documents: Sequence[Document], company: Company) -> list[bytes]:
+        """One PDF per document, the documents of a kind laid out together (a fifth faster than one by one).
+
+        Same document, same bytes, whatever else shares its batch: no creation date, an identifier from
+        kind and number, and each document starts after a forced page break with the body's top margin.
+        """
+        pdfs: dict[int, bytes] = {}
+        for kind in dict.fromkeys(d.kind for d in documents):
+            indexes = [i for i, d in enumerate(documents) if d.kind is kind]
+            pdfs.update(zip(indexes, self._render_kind([documents[i] for i in indexes], company)))
+        return [pdfs[i] for i in range(len(documents))]
+
+    def _render_kind(self, documents: list[Document], company: Company) -> list[bytes]:
+        """Documents of one template: one layout, then one PDF per document from its own pages."""
+        heads, bodies = zip(*(_split_body(self.html(d, company)) for d in documents))
+        # The empty first block takes page 1, so every document starts as the later ones do.
+        blocks = "".join(f'<div data-document="{i}">{body}</div>' for i, body in enumerate(bodies))
+        layout = HTML(string=f"{heads[0]}<body><div></div>{blocks}</body></html>",
+                      base_url=str(self.templates_dir)).render(stylesheets=self.stylesheets, font_config=self.fonts)
+        pages: list[list[Page]] = [[] for _ in documents]
+        for page in layout.pages[1:]:
+            pages[_document_index(page)].append(page)
+        return [
+            PdfLayout(own, DocumentMetadata(**get_html_metadata(HTML(string=head))), layout.url_fetcher,
+                      self.fonts, layout.color_profiles, layout.output_intent).write_pdf(
+                pdf_identifier=hashlib.md5(f"{doc.kind.value}:{doc.number}".encode()).hexdigest().encode())
+            for doc, head, own in zip(documents, heads, pages)
+        ]
+
+
+# Each document of a batch starts on a new page and keeps the body's top margin and padding, which a
+# forced page break would otherwise leave on the batch's first page only.
+_BATCH_CSS = "[data-document] { break-before: page; margin-top: inherit; padding-top: inherit }"
+_BODY = re.compile(r"<body\b[^>]*>(.*)</body>", re.S | re.I)
+
+
+def _split_body(html: str) -> tuple[str, str]:
+    """A print form's HTML as what precedes <body> and what is inside it."""
+    match = _BODY.search(html)
+    if match is None:
+        raise ValueError("в шаблоне печатной формы нет <body>…</body>")
+    return html[: match.start()], match[1]
+
+
+def _document_index(page: Page) -> int:
+    """Which document of a batch a page belongs to: its first block in <body> is that document's."""
+    body = page._page_box.children[0].children[0]
+    return int(body.children[0].element.get("data-document"))
 
 
 _worker_renderer: PdfRenderer | None = None
@@ -106,42 +157,65 @@ _worker_renderer: PdfRenderer | None = None
 def _start_worker(templates_dir: Path) -> None:
     global _worker_renderer
     _worker_renderer = PdfRenderer(templates_dir)
+    # WeasyPrint allocates millions of short-lived objects; collecting cycles less often is a tenth
+    # faster, and recycling the worker bounds what lingers.
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
 
 
-def _render_in_worker(document: Document, company: Company) -> bytes:
+def _render_in_worker(documents: Sequence[Document], company: Company) -> list[bytes]:
     assert _worker_renderer is not None, "worker not initialised"
-    return _worker_renderer.render(document, company)
+    return _worker_renderer.render_batch(documents, company)
+
+
+def _noop() -> None:
+    """A task that only makes a worker start."""
 
 
 class PdfPool:
-    """Renders many documents on every core; a handful render in-process, where a pool would only add latency.
+    """Renders many documents on every core, in batches; a handful render in-process, where a pool would
+    only add latency.
 
-    Workers are recycled after `tasks_per_worker` documents so WeasyPrint's caches cannot grow without
-    bound; they start by forkserver, never by forking a process that runs watcher threads.
+    Workers are recycled after about `documents_per_worker` documents so WeasyPrint's caches cannot grow
+    without bound; they start by forkserver, never by forking a process that runs watcher threads.
     """
 
-    def __init__(self, templates_dir: Path, *, workers: int | None = None, tasks_per_worker: int = 500,
-                 inline_below: int = 8) -> None:
+    def __init__(self, templates_dir: Path, *, workers: int | None = None, documents_per_worker: int = 2000,
+                 batch_size: int = 20, inline_below: int = 8) -> None:
         self.local = PdfRenderer(templates_dir)
         self.templates_dir = templates_dir
         self.workers = workers or os.cpu_count() or 1
-        self.tasks_per_worker = tasks_per_worker
+        self.documents_per_worker = documents_per_worker
+        self.batch_size = batch_size
         self.inline_below = inline_below
         self._pool: ProcessPoolExecutor | None = None
 
     def render(self, document: Document, company: Company) -> bytes:
         return self.local.render(document, company)
 
-    def render_many(self, documents: Sequence[Document], company: Company) -> list[bytes]:
+    def start(self) -> None:
+        """Start every worker now (each takes a second to load WeasyPrint), not on the first big file."""
+        for future in [self._executor().submit(_noop) for _ in range(self.workers)]:
+            future.result()
+
+    def render_many(self, documents: Sequence[Document], company: Company) -> Iterator[bytes]:
+        """PDFs in the order of `documents`, yielded as they are ready (a month's PDFs need not fit in memory)."""
         if len(documents) < self.inline_below or self.workers < 2:
-            return [self.local.render(d, company) for d in documents]
+            yield from self.local.render_batch(documents, company)
+            return
+        size = min(self.batch_size, -(-len(documents) // self.workers))
+        batches = [documents[i : i + size] for i in range(0, len(documents), size)]
+        for pdfs in self._executor().map(_render_in_worker, batches, [company] * len(batches)):
+            yield from pdfs
+
+    def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=get_context("forkserver"), initializer=_start_worker,
-                initargs=(self.templates_dir,), max_tasks_per_child=self.tasks_per_worker,
+                initargs=(self.templates_dir,),
+                max_tasks_per_child=max(1, self.documents_per_worker // self.batch_size),
             )
-        chunk = max(1, len(documents) // (self.workers * 4))
-        return list(self._pool.map(_render_in_worker, documents, [company] * len(documents), chunksize=chunk))
+        return self._pool
 
     def close(self) -> None:
         if self._pool is not None:
