@@ -42,17 +42,18 @@ class _Track:
     first_seen: float                   # when the file was first noticed; orders delivery
     quiet_since: float                  # the latest change: an event, or a new size/mtime
     last_observed: float | None         # the latest stat that saw `signature`
-    closed: bool = False                # the writer closed the file (inotify IN_CLOSE_WRITE) at quiet_since
+    settled: bool = False               # the last event said the content is complete: closed, or renamed in
 
 
 class ReadinessTracker:
     """Decides when a file has stopped changing; not thread-safe, the caller holds a lock.
 
     A file is ready when nothing changed for `quiet_s` (no event, same size and mtime) and two stats
-    at least `quiet_s` apart saw the same size and mtime. When the last event was the writer closing
-    the file (inotify's IN_CLOSE_WRITE, local writers and Samba), `settle_s` is enough: a one-row
-    payout is processed within a second, while polled network shares keep the full quiet period.
-    Times come from the caller's clock.
+    at least `quiet_s` apart saw the same size and mtime. When the last event said the content is
+    complete — the writer closed it (inotify's IN_CLOSE_WRITE: local writers and Samba) or it was
+    renamed into the folder whole — `settle_s` is enough for a non-empty file: a one-row payout is
+    processed within a second, while a file still being written (a "modified" event last) and polled
+    network shares keep the full quiet period. Times come from the caller's clock.
     """
 
     def __init__(self, quiet_s: float, settle_s: float = 0.5) -> None:
@@ -60,13 +61,13 @@ class ReadinessTracker:
         self.settle_s = min(settle_s, quiet_s)
         self._tracks: dict[Path, _Track] = {}
 
-    def touch(self, path: Path, now: float, *, closed: bool = False) -> None:
+    def touch(self, path: Path, now: float, *, settled: bool = False) -> None:
         """Record an event for `path`: it may have changed, so its quiet period starts again."""
         track = self._tracks.get(path)
         if track is None:
-            self._tracks[path] = _Track(None, first_seen=now, quiet_since=now, last_observed=None, closed=closed)
+            self._tracks[path] = _Track(None, first_seen=now, quiet_since=now, last_observed=None, settled=settled)
         else:
-            self._tracks[path] = replace(track, quiet_since=max(track.quiet_since, now), closed=closed)
+            self._tracks[path] = replace(track, quiet_since=max(track.quiet_since, now), settled=settled)
 
     def observe(self, path: Path, size: int, mtime_ns: int, now: float) -> None:
         """Record a stat of `path` taken at `now`; a new size or mtime restarts the quiet period."""
@@ -96,6 +97,10 @@ class ReadinessTracker:
         """Every tracked path: the caller stats these and reports back with `observe`."""
         return list(self._tracks)
 
+    def _quiet_for(self, track: _Track) -> float:
+        complete = track.settled and track.signature is not None and track.signature[0] > 0
+        return self.settle_s if complete else self.quiet_s
+
     def ready(self, now: float) -> list[Path]:
         """Paths quiet for `quiet_s` and confirmed by a stat `quiet_s` after the last change, oldest first."""
         ready = [
@@ -105,7 +110,7 @@ class ReadinessTracker:
             and track.last_observed is not None
             # the stat that set `signature` is at or before quiet_since, so two equal stats
             # at least quiet_s apart bracket the quiet period
-            and track.last_observed - track.quiet_since >= (quiet := self.settle_s if track.closed else self.quiet_s)
+            and track.last_observed - track.quiet_since >= (quiet := self._quiet_for(track))
             and now - track.quiet_since >= quiet
         ]
         return [path for _, _, path in sorted(ready)]

@@ -32,6 +32,9 @@ log = structlog.get_logger()
 
 # Event types that may mean new or changed content; deletions are found by the poller's stat.
 _CONTENT_EVENTS = frozenset({"created", "modified", "moved", "closed"})
+# ...and those after which the content is complete unless a "modified" follows: closed by its writer,
+# or renamed into the folder (a rename from outside the watched folder is reported as "created").
+_SETTLED_EVENTS = frozenset({"created", "moved", "closed"})
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ class _EventHandler(FileSystemEventHandler):
             raw = event.dest_path if event.event_type == "moved" else event.src_path
             path = Path(os.fsdecode(raw))
             if path.parent == self._folder and not is_junk(path.name):
-                self._touch(path, event.event_type == "closed")
+                self._touch(path, event.event_type in _SETTLED_EVENTS)
         except Exception:  # an exception here kills watchdog's dispatcher thread (watchdog#793)
             log.exception("watcher.event_failed", event=repr(event))
 
@@ -106,7 +109,7 @@ class InboxWatcher:
         self._clock = clock
         self._lock = threading.Lock()
         self._tracker = ReadinessTracker(quiet_s)
-        # Readiness is noticed within half the settle time after a close; at least once a second, at most 20 times.
+        # Readiness is noticed within half the settle time; at least once a second, at most 20 times.
         self._tick_s = max(0.05, min(self._tracker.settle_s / 2, 1.0))
         self._in_flight: set[Path] = set()
         self._stuck: set[Path] = set()  # delivered, yet still in the inbox at done(): the claim failed
@@ -198,10 +201,10 @@ class InboxWatcher:
                 self._ready.put(ReadyFile(source, path))
                 log.info("file.ready", source=source, file=path.name)
 
-    def _touch(self, path: Path, closed: bool = False) -> None:
+    def _touch(self, path: Path, settled: bool = False) -> None:
         with self._lock:
             if path not in self._in_flight:
-                self._tracker.touch(path, self._clock(), closed=closed)
+                self._tracker.touch(path, self._clock(), settled=settled)
 
     def _rescan(self, *, startup: bool) -> None:
         """List every folder and observe each file: catches whatever the events missed."""

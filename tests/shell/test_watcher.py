@@ -121,6 +121,20 @@ def test_a_closed_file_goes_after_the_settle_time_an_open_one_waits_the_quiet_pe
         watcher.stop()
 
 
+def test_a_file_renamed_in_whole_goes_after_the_settle_time(inbox: Path, tmp_path: Path) -> None:
+    """A rename into the inbox is atomic: the file is complete, so the settle time is enough."""
+    watcher = _start(inbox, quiet_s=3.0)
+    try:
+        staged = tmp_path / "staged.csv"
+        staged.write_bytes(b"id;sum\n1;2\n")
+        staged.rename(inbox / "payout.csv")
+        renamed_at = time.monotonic()
+        assert watcher.get(timeout=1.5) == ReadyFile("charges", inbox / "payout.csv")
+        assert 0.5 <= time.monotonic() - renamed_at < 1.5
+    finally:
+        watcher.stop()
+
+
 def test_junk_and_subfolders_are_never_delivered(inbox: Path, watching: InboxWatcher) -> None:
     """Lock files, OS metadata, partial downloads, dot-files and files in subfolders are ignored."""
     for junk in ("~$charges.xlsx", ".~lock.charges.csv#", "Thumbs.db", "desktop.ini", "._charges.csv",
