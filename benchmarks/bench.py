@@ -12,12 +12,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.generate import charges_csv  # noqa: E402
-from daemon.config import builtin_dir  # noqa: E402
-from daemon.core.reading import read_table  # noqa: E402
-from daemon.core.schema import parse_schema  # noqa: E402
-from daemon.core.validation import validate_table  # noqa: E402
-from tests.workspaces import make_workspace  # noqa: E402
+from benchmarks.generate import charges_csv
+from daemon.config import builtin_dir
+from daemon.core.reading import read_table
+from daemon.core.schema import parse_schema
+from daemon.core.validation import validate_table
+from tests.workspaces import make_workspace
 
 
 def _row(name: str, value: str, target: str) -> None:

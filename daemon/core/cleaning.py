@@ -124,7 +124,7 @@ def excel_cell_text(value: object) -> str:
 
 
 def is_blank(cells: tuple[str, ...]) -> bool:
-    return all(not cell.strip() for cell in cells)
+    return not "".join(cells).strip()
 
 
 def is_totals_row(cells: tuple[str, ...], markers: tuple[str, ...]) -> bool:

@@ -104,7 +104,7 @@ def _table(rows: list[RawRow], header_index: int) -> RawTable:
     header = rows[header_index]
     width = len(header.cells)
     body = tuple(
-        RawRow(r.line, (r.cells + ("",) * (width - len(r.cells)))[:width] if len(r.cells) != width else r.cells)
+        r if len(r.cells) == width else RawRow(r.line, (r.cells + ("",) * (width - len(r.cells)))[:width])
         for r in rows[header_index + 1 :]
     )
     return RawTable(headers=tuple(c.strip() for c in header.cells), header_row=header.line, rows=body)

@@ -1,20 +1,30 @@
 """Clean and validate every row of a RawTable into canonical records, collecting all errors (core).
 
-pydantic checks each field; its errors are mapped to RowError right here (row as Excel shows it,
-column as the file names it, the raw value, a reason in Russian). Nothing above sees pydantic.
+Each field's parser turns its cell text into a value or raises ValueError with a reason in Russian;
+the errors become RowError right here (row as Excel shows it, column as the file names it, the raw
+value, the reason). The pydantic types below wrap the same parsers for the payout sources; charge
+rows, the big files, call the parsers directly, which is twice as fast as a model per row.
 """
 from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, fields
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BeforeValidator
 
-from daemon.core.cleaning import is_blank, normalize_text, parse_date, parse_decimal, parse_period, parse_vat_rate
+from daemon.core.cleaning import (
+    is_blank,
+    normalize_text,
+    parse_date,
+    parse_decimal,
+    parse_period,
+    parse_vat_rate,
+)
 from daemon.core.ids import inn_error, kpp_error
 from daemon.core.money import VatRate, to_kopecks
 from daemon.core.periods import month_end, month_start, prorate
@@ -74,57 +84,70 @@ def _money(text: str) -> Decimal:
     return value
 
 
-def _positive(value: Decimal | None) -> Decimal | None:
+def _quantity(text: str) -> Decimal | None:
+    value = parse_decimal(text) if text.strip() else None
     if value is not None and value <= 0:
         raise ValueError("должно быть больше нуля")
     return value
 
 
-# Exports repeat the same cells (a client's ИНН on every line, one period, a few rates): the pure
-# parsers are memoised, which more than doubles the rows validated per second.
+# Exports repeat the same cells (a client's ИНН on every line, one period, a few rates and fees): the
+# pure parsers are memoised, which more than doubles the rows validated per second.
 _cached = functools.lru_cache(maxsize=65536)
 normalize_text, parse_date, parse_period, parse_vat_rate = (
     _cached(f) for f in (normalize_text, parse_date, parse_period, parse_vat_rate)
 )
-_required_text, _inn, _kpp, _email = (_cached(f) for f in (_required_text, _inn, _kpp, _email))
+_required_text, _inn, _kpp, _email, _quantity = (
+    _cached(f) for f in (_required_text, _inn, _kpp, _email, _quantity)
+)
+_optional_money, _optional_date = _cached(_optional(_money)), _cached(_optional(parse_date))
 
 Text = Annotated[str, BeforeValidator(normalize_text)]
 RequiredText = Annotated[str, BeforeValidator(_required_text)]
-Money = Annotated[Decimal | None, BeforeValidator(_optional(_money))]
-Quantity = Annotated[Decimal | None, BeforeValidator(_optional(parse_decimal)), AfterValidator(_positive)]
-OptionalDate = Annotated[date | None, BeforeValidator(_optional(parse_date))]
-Period = Annotated[date, BeforeValidator(parse_period)]
-Vat = Annotated[VatRate | None, BeforeValidator(parse_vat_rate)]
+Money = Annotated[Decimal | None, BeforeValidator(_optional_money)]
+OptionalDate = Annotated[date | None, BeforeValidator(_optional_date)]
 Inn = Annotated[str, BeforeValidator(_inn)]
 Kpp = Annotated[str | None, BeforeValidator(_kpp)]
 Email = Annotated[str | None, BeforeValidator(_email)]
 
 
-class ChargeRow(BaseModel):
-    """Field-level checks of one charge line; cross-field rules follow in `_charge_record`."""
+# Not frozen: built and read once per row, and a frozen __init__ would cost a tenth of the validation time.
+@dataclass(slots=True)
+class ChargeRow:
+    """Field-level values of one charge line; cross-field rules follow in `_charge_record`."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    contract: str
+    client_name: str
+    inn: str
+    service_name: str
+    period: date
+    account: str = ""
+    kpp: str | None = None
+    email: str | None = None
+    service_id: str = ""
+    address: str = ""
+    quantity: Decimal | None = None
+    unit: str = ""
+    price: Decimal | None = None
+    amount: Decimal | None = None
+    vat_rate: VatRate | None = None
+    active_from: date | None = None
+    active_to: date | None = None
+    monthly_fee: Decimal | None = None
+    manager_email: str | None = None
+    edo_id: str = ""
 
-    contract: RequiredText
-    account: Text = ""
-    client_name: RequiredText
-    inn: Inn
-    kpp: Kpp = None
-    email: Email = None
-    service_id: Text = ""
-    address: Text = ""
-    service_name: RequiredText
-    period: Period
-    quantity: Quantity = None
-    unit: Text = ""
-    price: Money = None
-    amount: Money = None
-    vat_rate: Vat = None
-    active_from: OptionalDate = None
-    active_to: OptionalDate = None
-    monthly_fee: Money = None
-    manager_email: Email = None
-    edo_id: Text = ""
+
+# Each field's parser, in the order a row's errors are reported.
+_CHARGE_PARSERS: dict[str, Callable[[str], object]] = {
+    "contract": _required_text, "account": normalize_text, "client_name": _required_text, "inn": _inn,
+    "kpp": _kpp, "email": _email, "service_id": normalize_text, "address": normalize_text,
+    "service_name": _required_text, "period": parse_period, "quantity": _quantity, "unit": normalize_text,
+    "price": _optional_money, "amount": _optional_money, "vat_rate": parse_vat_rate,
+    "active_from": _optional_date, "active_to": _optional_date, "monthly_fee": _optional_money,
+    "manager_email": _email, "edo_id": normalize_text,
+}
+_REQUIRED_FIELDS = frozenset(f.name for f in fields(ChargeRow) if f.default is MISSING)
 
 
 @dataclass(frozen=True)
@@ -167,34 +190,49 @@ def _error_message(err: dict) -> str:
 def validate_table(table: RawTable, schema: SourceSchema) -> Validated:
     columns, ignored = _columns(table, schema)
     header_of = {field: table.headers[index] for field, index in columns.items()}
+    # (field, column index or None when the file lacks a required column, parser), in reporting order
+    plan = [(f, columns.get(f), parse) for f, parse in _CHARGE_PARSERS.items()
+            if f in columns or f in _REQUIRED_FIELDS]
     totals = schema.totals_pattern
+    # The first cells (contract, account, client) repeat on every line of a contract.
+    is_total = functools.lru_cache(maxsize=4096)(lambda text: totals.match(text.lstrip().lower()) is not None)
     records, errors, controls = [], [], []
     for row in table.rows:
         if is_blank(row.cells):
             continue
-        cells = {field: row.cells[index] for field, index in columns.items()}
-        if any(totals.match(c.lstrip().lower()) for c in row.cells[:4]):
+        if any(map(is_total, row.cells[:4])):
+            cells = {field: row.cells[index] for field, index in columns.items()}
             control = _control_total(row, cells, header_of)
             if isinstance(control, RowError):
                 errors.append(control)
             elif control is not None:
                 controls.append(control)
             continue
-        try:
-            parsed = ChargeRow.model_validate(cells)
-        except ValidationError as exc:
-            errors.extend(
-                RowError(row.line, header_of.get(err["loc"][0], str(err["loc"][0])),
-                         cells.get(err["loc"][0], ""), _error_message(err))
-                for err in exc.errors()
-            )
-            continue
-        result = _charge_record(parsed, row, cells, header_of)
+        values, problems = _parse_fields(row, plan)
+        result = problems or _charge_record(ChargeRow(**values), row)
         if isinstance(result, ChargeRecord):
             records.append(result)
-        else:
-            errors.extend(result)
+            continue
+        for field, reason in result:
+            value = row.cells[columns[field]] if field in columns else ""
+            errors.append(RowError(row.line, header_of.get(field, field), value, reason))
     return Validated(tuple(records), tuple(errors), tuple(controls), ignored)
+
+
+def _parse_fields(
+    row: RawRow, plan: list[tuple[str, int | None, Callable[[str], object]]]
+) -> tuple[dict[str, object], list[tuple[str, str]]]:
+    """Each present field's value, and (field, reason) for each cell that does not parse."""
+    values, problems = {}, []
+    for field, index, parse in plan:
+        if index is None:
+            problems.append((field, "Field required"))
+            continue
+        try:
+            values[field] = parse(row.cells[index])
+        except ValueError as exc:
+            problems.append((field, str(exc)))
+    return values, problems
 
 
 def _control_total(row: RawRow, cells: dict[str, str], header_of: dict[str, str]) -> ControlTotal | RowError | None:
@@ -223,9 +261,7 @@ def _date_problems(parsed: ChargeRow) -> list[tuple[str, str]]:
     return problems
 
 
-def _charge_record(
-    parsed: ChargeRow, row: RawRow, cells: dict[str, str], header_of: dict[str, str]
-) -> ChargeRecord | list[RowError]:
+def _charge_record(parsed: ChargeRow, row: RawRow) -> ChargeRecord | list[tuple[str, str]]:
     """Cross-field rules: the amount from price or pro-rated fee, and the dates inside the period."""
     problems: list[tuple[str, str]] = []
     quantity = parsed.quantity or Decimal(1)
@@ -254,10 +290,7 @@ def _charge_record(
         if prorated is not None and dated and prorated != amount:
             problems.append(("amount", f"сумма не равна абонплате пропорционально дням = {prorated}"))
     if problems:
-        return [
-            RowError(row.line, header_of.get(field, field), cells.get(field, ""), reason)
-            for field, reason in problems
-        ]
+        return problems
     return ChargeRecord(
         row=row.line,
         contract=parsed.contract,

@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
-from multiprocessing import get_context
 from decimal import Decimal
+from multiprocessing import get_context
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -134,7 +134,7 @@ class PdfRenderer:
 # Each document of a batch starts on a new page and keeps the body's top margin and padding, which a
 # forced page break would otherwise leave on the batch's first page only.
 _BATCH_CSS = "[data-document] { break-before: page; margin-top: inherit; padding-top: inherit }"
-_BODY = re.compile(r"<body\b[^>]*>(.*)</body>", re.S | re.I)
+_BODY = re.compile(r"<body\b[^>]*>(.*)</body>", re.DOTALL | re.IGNORECASE)
 
 
 def _split_body(html: str) -> tuple[str, str]:
