@@ -34,7 +34,7 @@ from daemon.core.documents import (
 from daemon.core.money import split_vat
 from daemon.core.periods import act_period
 from daemon.core.report import RowError
-from daemon.core.validation import Email, Inn, Kpp, OptionalDate, RequiredText, Text, _money as money
+from daemon.core.validation import Email, Inn, Kpp, OptionalDate, RequiredText, Text, parse_money
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def _digits(text: str) -> str:
 
 
 def _positive_money(text: str) -> Decimal:
-    value = money(text)
+    value = parse_money(text)
     if value <= 0:
         raise ValueError("сумма выплаты должна быть больше нуля")
     return value

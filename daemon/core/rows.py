@@ -14,8 +14,7 @@ from pydantic import BaseModel, ValidationError
 from daemon.core.cleaning import is_blank
 from daemon.core.reading import RawTable
 from daemon.core.report import RowError
-from daemon.core.schema import SourceSchema
-from daemon.core.validation import _columns, _error_message
+from daemon.core.schema import SourceSchema, header_key
 
 
 @dataclass(frozen=True)
@@ -28,8 +27,23 @@ class RowsValidated:
 Build = Callable[[Any, int], Any]   # (parsed row, line) → record | list[(field, reason)]
 
 
+def columns_of(table: RawTable, schema: SourceSchema) -> tuple[dict[str, int], tuple[str, ...]]:
+    """Field name → column index (first matching header), and the headers no field claims."""
+    by_key: dict[str, int] = {}
+    for index, header in enumerate(table.headers):
+        by_key.setdefault(header_key(header), index)
+    columns = {}
+    for spec in schema.fields:
+        hits = [by_key[k] for k in spec.keys if k in by_key]
+        if hits:
+            columns[spec.name] = min(hits)
+    claimed = set(columns.values())
+    ignored = tuple(h for i, h in enumerate(table.headers) if i not in claimed and h.strip())
+    return columns, ignored
+
+
 def validate_rows(table: RawTable, schema: SourceSchema, model: type[BaseModel], build: Build) -> RowsValidated:
-    columns, ignored = _columns(table, schema)
+    columns, ignored = columns_of(table, schema)
     header_of = {field: table.headers[index] for field, index in columns.items()}
     records, errors = [], []
     for row in table.rows:
@@ -41,7 +55,7 @@ def validate_rows(table: RawTable, schema: SourceSchema, model: type[BaseModel],
         except ValidationError as exc:
             errors.extend(
                 RowError(row.line, header_of.get(err["loc"][0], str(err["loc"][0])),
-                         cells.get(err["loc"][0], ""), _error_message(err))
+                         cells.get(err["loc"][0], ""), err["msg"].removeprefix("Value error, "))
                 for err in exc.errors()
             )
             continue

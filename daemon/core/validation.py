@@ -31,7 +31,8 @@ from daemon.core.periods import month_end, month_start, prorate
 from daemon.core.reading import RawRow, RawTable
 from daemon.core.records import ChargeRecord
 from daemon.core.report import RowError
-from daemon.core.schema import SourceSchema, header_key
+from daemon.core.rows import columns_of
+from daemon.core.schema import SourceSchema
 
 _EMAIL = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+$")
 
@@ -75,7 +76,7 @@ def _email(text: str) -> str | None:
     return value
 
 
-def _money(text: str) -> Decimal:
+def parse_money(text: str) -> Decimal:
     value = parse_decimal(text)
     if value < 0:
         raise ValueError("сумма не может быть отрицательной")
@@ -100,7 +101,7 @@ normalize_text, parse_date, parse_period, parse_vat_rate = (
 _required_text, _inn, _kpp, _email, _quantity = (
     _cached(f) for f in (_required_text, _inn, _kpp, _email, _quantity)
 )
-_optional_money, _optional_date = _cached(_optional(_money)), _cached(_optional(parse_date))
+_optional_money, _optional_date = _cached(_optional(parse_money)), _cached(_optional(parse_date))
 
 Text = Annotated[str, BeforeValidator(normalize_text)]
 RequiredText = Annotated[str, BeforeValidator(_required_text)]
@@ -167,28 +168,8 @@ class Validated:
     ignored_columns: tuple[str, ...]
 
 
-def _columns(table: RawTable, schema: SourceSchema) -> tuple[dict[str, int], tuple[str, ...]]:
-    """Field name → column index (first matching header), and the headers no field claims."""
-    by_key: dict[str, int] = {}
-    for index, header in enumerate(table.headers):
-        by_key.setdefault(header_key(header), index)
-    columns = {}
-    for spec in schema.fields:
-        hits = [by_key[k] for k in spec.keys if k in by_key]
-        if hits:
-            columns[spec.name] = min(hits)
-    claimed = set(columns.values())
-    ignored = tuple(h for i, h in enumerate(table.headers) if i not in claimed and h.strip())
-    return columns, ignored
-
-
-def _error_message(err: dict) -> str:
-    message = err["msg"]
-    return message.removeprefix("Value error, ")
-
-
 def validate_table(table: RawTable, schema: SourceSchema) -> Validated:
-    columns, ignored = _columns(table, schema)
+    columns, ignored = columns_of(table, schema)
     header_of = {field: table.headers[index] for field, index in columns.items()}
     # (field, column index or None when the file lacks a required column, parser), in reporting order
     plan = [(f, columns.get(f), parse) for f, parse in _CHARGE_PARSERS.items()
