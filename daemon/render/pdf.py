@@ -194,9 +194,11 @@ class PdfPool:
         return self.local.render(document, company)
 
     def start(self) -> None:
-        """Start every worker now (each takes a second to load WeasyPrint), not on the first big file."""
-        for future in [self._executor().submit(_noop) for _ in range(self.workers)]:
-            future.result()
+        """Start every worker in the background (each takes a second to load WeasyPrint), so the first
+        big file does not wait for them; returns at once."""
+        if self.workers >= 2:
+            for _ in range(self.workers):
+                self._executor().submit(_noop)
 
     def render_many(self, documents: Sequence[Document], company: Company) -> Iterator[bytes]:
         """PDFs in the order of `documents`, yielded as they are ready (a month's PDFs need not fit in memory)."""
