@@ -4,9 +4,9 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import structlog
@@ -233,22 +233,47 @@ def _commit_acceptances(conn: sqlite3.Connection, records: Sequence, intake: Int
     return Committed(0)
 
 
+DOCUMENTS_PER_MESSAGE = 2000   # outputs are made in parts of this size: memory stays flat, 1C loads each part
+
+
 def _finish_documents(path: Path, sha256: str, source: str, committed_at: datetime, deps: Deps) -> int:
-    """Render every output (deterministic, so a re-render after a crash gives the same bytes), then archive."""
+    """Render every output (deterministic, so a re-render after a crash gives the same bytes), then archive.
+
+    Documents are taken in parts of whole contracts (an act never leaves its invoice's part); each part
+    is one 1C message: the first keeps the plain name, the next ones add `-p2`, `-p3`…"""
     ws, settings = deps.workspace, deps.settings
-    documents = deps.store.documents_of_file(sha256)
-    if documents and settings.onec.enabled:
-        message = render_message(documents, deps.company, version=settings.onec.version, now=committed_at)
-        write_atomic(ws.outbox("1c") / message_file_name(source, committed_at, sha256[:8], version=settings.onec.version), message)
-    for doc in documents:
-        if doc.kind in (DocumentKind.UPD, DocumentKind.TAX_INVOICE):
-            _write_fns(doc, committed_at, deps)
-    for doc, pdf in zip(documents, deps.pdf.render_many(documents, deps.company)):
-        write_atomic(ws.document_pdf(doc), pdf)
-        if doc.kind is DocumentKind.AGENT_ACT:
-            write_atomic(ws.outbox("platform") / safe_name(f"{doc.basis}.pdf"), pdf)
+    count = 0
+    for part, documents in enumerate(_parts(deps.store.documents_of_file(sha256)), start=1):
+        count += len(documents)
+        if settings.onec.enabled:
+            message = render_message(documents, deps.company, version=settings.onec.version, now=committed_at)
+            digest = sha256[:8] if part == 1 else f"{sha256[:8]}-p{part}"
+            write_atomic(ws.outbox("1c") / message_file_name(source, committed_at, digest, version=settings.onec.version), message)
+        for doc in documents:
+            if doc.kind in (DocumentKind.UPD, DocumentKind.TAX_INVOICE):
+                _write_fns(doc, committed_at, deps)
+        for doc, pdf in zip(documents, deps.pdf.render_many(documents, deps.company)):
+            write_atomic(ws.document_pdf(doc), pdf)
+            if doc.kind is DocumentKind.AGENT_ACT:
+                write_atomic(ws.outbox("platform") / safe_name(f"{doc.basis}.pdf"), pdf)
     _archive(path, sha256, source, committed_at, deps)
-    return len(documents)
+    return count
+
+
+def _parts(documents: Iterable[Document]) -> Iterator[list[Document]]:
+    """Consecutive documents in lists of about DOCUMENTS_PER_MESSAGE, cut only between contracts."""
+    part: list[Document] = []
+    for doc in documents:
+        if len(part) >= DOCUMENTS_PER_MESSAGE and _contract_key(doc) != _contract_key(part[-1]):
+            yield part
+            part = []
+        part.append(doc)
+    if part:
+        yield part
+
+
+def _contract_key(doc: Document) -> tuple[str, str, date]:
+    return doc.contract.number, doc.counterparty.inn, doc.period_start
 
 
 def _write_fns(doc: Document, committed_at: datetime, deps: Deps) -> None:

@@ -95,6 +95,7 @@ def process_inboxes(deps: Deps) -> list[FileOutcome]:
 def run_once(ws: Workspace, settings: Settings) -> int:
     """`billdrop process`: 0 when every file was accepted, 1 when any was quarantined."""
     deps = build_deps(ws, settings)
+    deps.pdf.start()  # workers load WeasyPrint while the first file is read and validated
     outcomes = process_inboxes(deps)
     flush_mail(deps, mail_transport(ws, settings))
     close_deps(deps)
@@ -124,6 +125,7 @@ def sd_notify(state: str) -> None:
 def serve(ws: Workspace, settings: Settings, stop: threading.Event, *, mail_every_s: float = 30.0) -> int:
     """`billdrop run`: watch the inboxes until `stop` is set; SIGTERM lets the current file finish."""
     deps = build_deps(ws, settings)
+    deps.pdf.start()
     transport = mail_transport(ws, settings)
     watcher = InboxWatcher(
         {name: WatchedFolder(ws.inbox(name), polling=conf.polling) for name, conf in settings.sources.items()},

@@ -492,11 +492,12 @@ class Store:
             "SELECT number, date, amount, payer_inn, payer_name FROM payments WHERE matched = 0 ORDER BY date"
         ).fetchall()
 
-    def documents_of_file(self, sha256: str) -> list[Document]:
+    def documents_of_file(self, sha256: str) -> Iterator[Document]:
+        """The file's documents in plan order, read as they are consumed (a month need not fit in memory)."""
         rows = self._conn.execute(
             "SELECT payload FROM documents WHERE file_sha256 = ? ORDER BY position", (sha256,)
         )
-        return [document_from_dict(json.loads(payload)) for (payload,) in rows]
+        return (document_from_dict(json.loads(payload)) for (payload,) in rows)
 
     # mail queue ------------------------------------------------------------------------------
     def enqueue_mail(self, job: MailJob, now: datetime) -> None:

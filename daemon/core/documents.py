@@ -38,7 +38,7 @@ _TITLES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DocumentLine:
     """One service line. `text` is what the forms print: the service, its address and period.
 

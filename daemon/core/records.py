@@ -91,7 +91,7 @@ class Contract:
     date: date | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChargeRecord:
     """One validated charge line of a billing export: one service of one contract for one period.
 

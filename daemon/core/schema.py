@@ -5,7 +5,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 
-DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024   # ~150,000 charge rows; memory stays under 500 MB
+DEFAULT_MAX_FILE_BYTES = 32 * 1024 * 1024   # ~170,000 rows of a typical charges export (~200 bytes a row)
 _HEADER_NOISE = re.compile(r"[\s\u00a0.,;:№#_\-/\\()\[\]\"'«»*]+")
 
 

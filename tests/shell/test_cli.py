@@ -113,7 +113,7 @@ def test_a_million_row_csv_is_refused_unread(tmp_path):
     code, peak = _peak_rss_of_process(ws)
     assert code == 1
     report = json.loads((ws.quarantine("charges") / "huge.csv.errors.json").read_text(encoding="utf-8"))
-    assert "больше предела 16 МБ" in report["reason"] and "max_file_megabytes" in report["reason"]
+    assert "больше предела 32 МБ" in report["reason"] and "max_file_megabytes" in report["reason"]
     assert (ws.quarantine("charges") / "huge.csv").stat().st_size == size
     assert peak - idle < size / 4, f"peak RSS grew by {(peak - idle) / 2**20:.0f} MB: the file was read"
 

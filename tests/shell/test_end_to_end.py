@@ -75,3 +75,25 @@ def test_bad_file_is_quarantined_with_every_error(running, shared_samples):
     wait_for(lambda: len(files_in(ws.root / "archive")) == 1, what="good file archived")
     assert len(_documents(ws)) == 50
     assert proc.poll() is None
+
+
+def test_a_large_file_gives_1c_messages_in_parts_of_whole_contracts(tmp_path, specs_dir, monkeypatch):
+    """Outputs are made part by part (memory stays flat); a part never splits a contract's invoice and act."""
+    from benchmarks.generate import charges_csv
+    from daemon import pipeline
+    from daemon.cli import main
+    from tests.workspaces import make_workspace
+
+    monkeypatch.setattr(pipeline, "DOCUMENTS_PER_MESSAGE", 3)
+    ws = make_workspace(tmp_path / "ws")
+    (ws.inbox("charges") / "month.csv").write_bytes(charges_csv(contracts=5, services_per_contract=2))
+    assert main(["process", "-w", str(ws.root)]) == 0
+    messages = files_in(ws.outbox("1c"), "*.xml")
+    stems = sorted(m.stem for m in messages)  # 5 contracts × 2 documents, parts of at least 3: 4 + 4 + 2
+    assert len(stems) == 3 and stems[0] + "-p2" == stems[1] and stems[0] + "-p3" == stems[2]
+    for message in messages:
+        text = message.read_bytes()
+        assert validate_message(text, "1.20", specs_dir) == []
+        assert text.count("<Документ.ЗаказКлиента>".encode()) == text.count("<Документ.РеализацияТоваровУслуг>".encode())
+    assert sum(m.read_bytes().count("<Документ.ЗаказКлиента>".encode()) for m in messages) == 5
+    assert len(files_in(ws.root / "documents", "*.pdf")) == 10
