@@ -271,7 +271,7 @@ def _act_line(record: PayoutRecord, start: date, end: date, terms: PayoutTerms) 
     amounts = split_vat(record.amount, terms.rules.default_vat, included=True)
     return DocumentLine(
         position=1,
-        service_id=f"payout-{record.payout_id}",
+        service_id=terms.service,   # one nomenclature item in 1C for every payout
         service_name=terms.service,
         address="",
         text=f"{terms.service} за период с {start:%d.%m.%Y} по {end:%d.%m.%Y} (выплата № {record.payout_id})",

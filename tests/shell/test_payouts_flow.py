@@ -41,6 +41,7 @@ def test_payouts_then_a_known_agent_then_acceptances(running, shared_samples, sp
     (message,) = files_in(ws.outbox("1c"), "*.xml")
     assert validate_message(message.read_bytes(), "1.20", specs_dir) == []
     assert message.read_text(encoding="utf-8").count("<Документ.ПоступлениеТоваровУслуг>") == 8
+    assert message.read_text(encoding="utf-8").count("<Справочник.Номенклатура>") == 1  # one service, not one per payout
     assert len(_cards(ws)) == 8
 
     # the same agent's next payout, with a new bank account: the card is updated, not duplicated
