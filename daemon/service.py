@@ -102,9 +102,9 @@ def run_once(ws: Workspace, settings: Settings) -> int:
     return 1 if any(isinstance(o, Quarantined) for o in outcomes) else 0
 
 
-def remind_once(ws: Workspace, settings: Settings) -> int:
+def remind_once(ws: Workspace, settings: Settings, clock: Callable[[], datetime] = local_now) -> int:
     """`billdrop remind`: queue today's reminders and digests, then send the mail queue."""
-    deps = build_deps(ws, settings)
+    deps = build_deps(ws, settings, clock)
     queued = queue_reminders(deps, deps.clock().date())
     flush_mail(deps, mail_transport(ws, settings))
     close_deps(deps)

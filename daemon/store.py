@@ -453,15 +453,16 @@ class Store:
         """Invoices with a due date, their client's e-mail and manager, and what is paid."""
         paid = {inv.number: inv.paid for inv in self.invoices_with_payments(conn)}
         rows = conn.execute(
-            "SELECT d.number, d.inn, d.date, d.due_date, d.total, c.card FROM documents d "
-            "JOIN counterparties c ON c.inn = d.inn WHERE d.kind = 'invoice' AND d.due_date IS NOT NULL "
-            "ORDER BY d.due_date, d.number"
+            "SELECT d.number, d.inn, d.date, d.due_date, d.total, c.card, f.committed_at FROM documents d "
+            "JOIN counterparties c ON c.inn = d.inn JOIN files f ON f.sha256 = d.file_sha256 "
+            "WHERE d.kind = 'invoice' AND d.due_date IS NOT NULL ORDER BY d.due_date, d.number"
         )
         result = []
-        for number, inn, when, due, total, card in rows:
+        for number, inn, when, due, total, card, committed_at in rows:
             party = counterparty_from_dict(json.loads(card))
             result.append(InvoiceDue(number, inn, party.name, party.email, party.manager_email, date.fromisoformat(when),
-                                     date.fromisoformat(due), Decimal(total), paid.get(number, ZERO)))
+                                     date.fromisoformat(due), Decimal(total), paid.get(number, ZERO),
+                                     datetime.fromisoformat(committed_at).date()))
         return result
 
     def reminders_sent(self, conn: sqlite3.Connection) -> set[tuple[str, int]]:

@@ -1,7 +1,9 @@
 """Payment reminders: which are due today, and the managers' daily digests (core).
 
 Reminders are computed from state ("due and not yet sent at level k"), so a day the service was down
-is caught up the next run — with the highest level only: a client never gets two at once.
+is caught up the next run — with the highest level only: a client never gets two at once. The schedule
+counts from the due date, or from the day billdrop issued the invoice when that is later (an export of an
+old period): nobody gets a reminder together with the invoice it is about.
 """
 from __future__ import annotations
 
@@ -22,6 +24,11 @@ class InvoiceDue:
     due_date: date
     total: Decimal
     paid: Decimal
+    issued_on: date     # the day billdrop issued (and mailed) it
+
+    @property
+    def reminded_from(self) -> date:
+        return max(self.due_date, self.issued_on)
 
     @property
     def outstanding(self) -> Decimal:
@@ -50,7 +57,7 @@ def due_reminders(
             continue
         due_levels = [
             level for level, days in enumerate(schedule_days, start=1)
-            if today >= invoice.due_date + timedelta(days=days) and (invoice.number, level) not in sent
+            if today >= invoice.reminded_from + timedelta(days=days) and (invoice.number, level) not in sent
         ]
         if due_levels:
             top = due_levels[-1]

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from daemon.cli import main
+from daemon.config import load_settings
+from daemon.service import local_now, remind_once
 from daemon.status import collect_status
 from daemon.store import Store
 from tests.workspaces import files_in, make_workspace, wait_for
@@ -61,6 +63,11 @@ def test_reminders_reach_the_right_people_once(tmp_path, shared_samples, smtp_se
     assert main(["process", "-w", str(ws.root)]) == 0
     sent_before = len(smtp_server.messages)
     main(["remind", "-w", str(ws.root)])
+    today = smtp_server.messages[sent_before:]  # issued today: the clients' grace counts from today
+    assert [m["To"] for m in today] == ["boss@severnet.example.ru"]
+    sent_before = len(smtp_server.messages)
+    ten_days_on = lambda: local_now() + timedelta(days=10)  # noqa: E731
+    remind_once(ws, load_settings(ws.root), ten_days_on)
     reminders = smtp_server.messages[sent_before:]
     to_clients = [m for m in reminders if m["To"] != "boss@severnet.example.ru"]
     digests = [m for m in reminders if m["To"] == "boss@severnet.example.ru"]
@@ -73,7 +80,7 @@ def test_reminders_reach_the_right_people_once(tmp_path, shared_samples, smtp_se
     assert "5316.33" in granit.get_body().get_content()
     assert len(digests) == 1 and "2611-00004" in digests[0].get_body().get_content()
 
-    main(["remind", "-w", str(ws.root)])
+    remind_once(ws, load_settings(ws.root), ten_days_on)
     assert len(smtp_server.messages) == sent_before + len(reminders)
 
 
