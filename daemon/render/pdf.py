@@ -176,8 +176,10 @@ class PdfPool:
     """Renders many documents on every core, in batches; a handful render in-process, where a pool would
     only add latency.
 
-    Workers are recycled after about `documents_per_worker` documents so WeasyPrint's caches cannot grow
-    without bound; they start by forkserver, never by forking a process that runs watcher threads.
+    Workers are replaced between calls once each has rendered about `documents_per_worker` documents, so
+    WeasyPrint's caches cannot grow without bound (not by `max_tasks_per_child`: on Python 3.11–3.13 the
+    pool stops when workers exit at that limit, cpython#115634). They start by forkserver, never by
+    forking a process that runs watcher threads.
     """
 
     def __init__(self, templates_dir: Path, *, workers: int | None = None, documents_per_worker: int = 2000,
@@ -189,6 +191,7 @@ class PdfPool:
         self.batch_size = batch_size
         self.inline_below = inline_below
         self._pool: ProcessPoolExecutor | None = None
+        self._rendered_by_pool = 0
 
     def render(self, document: Document, company: Company) -> bytes:
         return self.local.render(document, company)
@@ -205,6 +208,9 @@ class PdfPool:
         if len(documents) < self.inline_below or self.workers < 2:
             yield from self.local.render_batch(documents, company)
             return
+        if self._rendered_by_pool >= self.documents_per_worker * self.workers:
+            self.close()
+        self._rendered_by_pool += len(documents)
         size = min(self.batch_size, -(-len(documents) // self.workers))
         batches = [documents[i : i + size] for i in range(0, len(documents), size)]
         for pdfs in self._executor().map(_render_in_worker, batches, [company] * len(batches)):
@@ -215,7 +221,6 @@ class PdfPool:
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=get_context("forkserver"), initializer=_start_worker,
                 initargs=(self.templates_dir,),
-                max_tasks_per_child=max(1, self.documents_per_worker // self.batch_size),
             )
         return self._pool
 
@@ -223,3 +228,4 @@ class PdfPool:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+            self._rendered_by_pool = 0

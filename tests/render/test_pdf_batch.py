@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
+from multiprocessing import active_children
 
 from pypdf import PdfReader
 
@@ -39,3 +40,21 @@ def test_pool_renders_in_order_with_the_same_bytes(renderer, company):
         assert list(pool.render_many(documents, company)) == [renderer.render(d, company) for d in documents]
     finally:
         pool.close()
+
+
+def test_pool_replaces_its_workers_and_keeps_rendering(renderer, company):
+    """Past `documents_per_worker` each, the workers are replaced between calls and rendering goes on
+    (with `max_tasks_per_child` the pool stalled for good once both workers reached the limit)."""
+    documents = mixed_documents()
+    expected = [renderer.render(d, company) for d in documents]
+    pool = PdfPool(builtin_dir("templates") / "pdf", workers=2, batch_size=2, inline_below=2,
+                   documents_per_worker=len(documents))
+    workers = []
+    try:
+        for _ in range(3):
+            assert list(pool.render_many(documents, company)) == expected
+            workers.append({p.pid for p in active_children()})
+    finally:
+        pool.close()
+    assert workers[0] and workers[0] <= workers[1]
+    assert workers[2] and workers[2].isdisjoint(workers[1])
