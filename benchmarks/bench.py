@@ -1,8 +1,8 @@
 """`make bench`: parse/validate and PDF figures, and generated months end to end, each beside its target.
 
 `benchmarks/bench.py --full` also runs the 10,000-contract month and the 100,000-row file to the end
-(about 45 minutes on 2 cores); by default the first is extrapolated from 1,000 contracts and the second is
-stopped once its PDFs stream, when the main process has passed its peak.
+(about 45 minutes on 2 cores); by default the first is extrapolated from 1,000 contracts and the second
+is stopped once its PDFs stream, when the main process has passed its peak.
 """
 from __future__ import annotations
 
