@@ -25,7 +25,7 @@ from benchmarks.latency import payout_latency
 from daemon.config import builtin_dir
 from daemon.core.reading import read_table
 from daemon.core.schema import parse_schema
-from daemon.core.validation import validate_table
+from daemon.core.sources.charges import validate_table
 from tests.workspaces import make_workspace
 
 SCHEMA = builtin_dir("inbox_schemas") / "charges.toml"
@@ -65,7 +65,8 @@ def pdf_speed(tmp: Path) -> dict[str, float]:
     from weasyprint.pdf import fonts
 
     from daemon.config import load_settings
-    from daemon.core.documents import DocumentKind, IssueRules, Ledger, plan_charge_documents
+    from daemon.core.documents import DocumentKind, IssueRules
+    from daemon.core.sources.charges import Ledger, plan_charge_documents
     from daemon.core.money import NO_VAT
     from daemon.render.pdf import PdfPool
 

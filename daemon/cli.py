@@ -9,12 +9,10 @@ import threading
 from datetime import date
 from pathlib import Path
 
-from daemon.config import ConfigError, builtin_dir, load_settings, resource_dir
-from daemon.core.reading import FileError, read_table
-from daemon.core.report import FileReport
-from daemon.core.schema import parse_schema
-from daemon.core.validation import validate_table
+from daemon.config import ConfigError, Settings, builtin_dir, load_settings, resource_dir
+from daemon.context import load_schemas
 from daemon.log import configure_logging
+from daemon.runner import Rejected, check_file, plan_file
 from daemon.service import remind_once, run_once, serve
 from daemon.status import collect_status, format_status, status_json
 from daemon.store import Store
@@ -89,26 +87,40 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    schema_name = args.source
-    root = args.workspace.resolve() if args.workspace else Path.cwd()
-    if args.workspace:
-        sources = load_settings(root).sources
-        if args.source not in sources:
-            raise ConfigError(f"unknown source {args.source!r}; the config has {', '.join(sources)}")
-        schema_name = sources[args.source].schema_name
-    schema_path = resource_dir(root, "inbox_schemas") / f"{schema_name}.toml"
-    if not schema_path.is_file():
-        raise ConfigError(f"no schema {schema_path}")
-    schema = parse_schema(schema_path.read_text(encoding="utf-8"), schema_name)
-    table = read_table(args.file.read_bytes(), args.file.name, schema)
-    if isinstance(table, FileError):
-        report = FileReport.for_file(args.file.name, args.source, table.reason)
-    else:
-        validated = validate_table(table, schema)
-        report = FileReport.for_rows(args.file.name, args.source, list(validated.errors))
-        print(f"{args.file.name}: {len(validated.records)} rows", file=sys.stderr)
-    print(report.as_text())
-    return EXIT_OK if report.total_errors == 0 else EXIT_QUARANTINED
+    """The same read, validation and plan as `process` (numbers, control totals, the ledger), nothing stored."""
+    root = args.workspace.resolve() if args.workspace else None
+    settings = load_settings(root) if root else shipped_settings()
+    if args.source not in settings.sources:
+        raise ConfigError(f"неизвестный источник «{args.source}»; в настройках есть: {', '.join(settings.sources)}")
+    schemas = load_schemas(resource_dir(root, "inbox_schemas") if root else builtin_dir("inbox_schemas"), settings)
+    conf = settings.sources[args.source]
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{args.file}: {exc.strerror}") from None
+    print(f"{args.file.name}: источник «{args.source}» (вид {conf.kind}, схема {conf.schema_name})", file=sys.stderr)
+    checked = check_file(data, args.file.name, args.source, settings, schemas)
+    if not isinstance(checked, Rejected):
+        for header, field in checked.mapped:
+            print(f"  «{header}» → {field}", file=sys.stderr)
+        if checked.ignored:
+            print(f"  не используются: {', '.join(f'«{h}»' for h in checked.ignored)}", file=sys.stderr)
+        state = root / "state.sqlite" if root else None
+        store = Store(state, readonly=True) if state and state.exists() else Store(Path(":memory:"))
+        try:
+            checked = plan_file(store.conn, checked, args.file.name, args.source, settings, date.today())
+        finally:
+            store.close()
+    if isinstance(checked, Rejected):
+        print(checked.report.as_text())
+        return EXIT_QUARANTINED
+    print(f"{args.file.name}: ошибок нет; строк: {checked.rows}, пропущено без изменений: {checked.skipped}")
+    return EXIT_OK
+
+
+def shipped_settings() -> Settings:
+    """The settings `billdrop init` writes: what `check` uses without a workspace."""
+    return load_settings(builtin_dir("templates"), name="billdrop.toml")
 
 
 def _remind(args: argparse.Namespace) -> int:
@@ -121,8 +133,10 @@ def _status(args: argparse.Namespace) -> int:
     ws = Workspace(args.workspace.resolve())
     load_settings(ws.root)
     store = Store(ws.state_path)
-    status = collect_status(ws, store, date.today())
-    store.close()
+    try:
+        status = collect_status(ws, store, date.today())
+    finally:
+        store.close()
     print(status_json(status) if args.json else format_status(status))
     return EXIT_OK
 

@@ -5,38 +5,39 @@ from datetime import date
 
 import structlog
 
+from daemon.context import Context
 from daemon.core.documents import DocumentKind
 from daemon.core.reminders import due_reminders, overdue_by_manager
-from daemon.mail_queue import job_for, render_mail
-from daemon.pipeline import Deps
-from daemon.store import MailJob
+from daemon.store import invoices
+from daemon.store import mail as mail_queue
+from daemon.store.documents import document
+from daemon.store.mail import MailJob
 
 log = structlog.get_logger()
 
 
-def queue_reminders(deps: Deps, today: date) -> int:
+def queue_reminders(ctx: Context, today: date) -> int:
     """Plan today's reminders and digests and enqueue them with their record, in one transaction."""
-    settings = deps.settings.reminders
+    settings = ctx.settings.reminders
     jobs: list[MailJob] = []
-    with deps.store.transaction() as conn:
-        invoices = deps.store.invoices_due(conn)
-        plan = due_reminders(invoices, deps.store.reminders_sent(conn), today, settings.days_after_due)
+    with ctx.store.transaction() as conn:
+        due = invoices.invoices_due(conn)
+        plan = due_reminders(due, invoices.reminders_sent(conn), today, settings.days_after_due)
         for reminder in plan.reminders:
             invoice = reminder.invoice
-            if not invoice.client_email:
+            issued = document(conn, DocumentKind.INVOICE, invoice.number)
+            if not invoice.client_email or issued is None:
                 log.info("reminder.no_address", invoice=invoice.number, inn=invoice.inn)
                 continue
-            document = deps.store.document(DocumentKind.INVOICE.value, invoice.number)
-            subject, body = render_mail(deps, "reminder.txt.j2", invoice=invoice, reminder=reminder)
-            attachment = deps.workspace.relative(deps.workspace.document_pdf(document))
-            jobs.append(job_for(deps, f"reminder:{invoice.number}:{reminder.level}", (invoice.client_email,),
-                                subject, body, (attachment,)))
-        for manager, overdue in overdue_by_manager(invoices, today, settings.default_manager).items():
-            subject, body = render_mail(deps, "manager_digest.txt.j2", invoices=overdue, today=today)
-            jobs.append(job_for(deps, f"digest:{manager}:{today.isoformat()}", (manager,), subject, body, ()))
-        deps.store.record_reminders(conn, [(r.invoice.number, r.level) for r in plan.reminders], today)
-        deps.store.record_reminders(conn, plan.superseded, today)
-        deps.store.enqueue_mails(conn, jobs, deps.clock())
+            attachment = ctx.workspace.relative(ctx.workspace.document_pdf(issued))
+            jobs.append(ctx.mail.job(f"reminder:{invoice.number}:{reminder.level}", (invoice.client_email,),
+                                     "reminder.txt.j2", (attachment,), invoice=invoice, reminder=reminder))
+        for manager, overdue in overdue_by_manager(due, today, settings.default_manager).items():
+            jobs.append(ctx.mail.job(f"digest:{manager}:{today.isoformat()}", (manager,), "manager_digest.txt.j2",
+                                     invoices=overdue, today=today))
+        invoices.record_reminders(conn, [(r.invoice.number, r.level) for r in plan.reminders], today)
+        invoices.record_reminders(conn, plan.superseded, today)
+        mail_queue.enqueue(conn, jobs, ctx.clock())
     for reminder in plan.reminders:
         log.info("reminder.queued", invoice=reminder.invoice.number, level=reminder.level,
                  days_overdue=reminder.days_overdue, to=reminder.invoice.client_email)

@@ -5,29 +5,35 @@ import json
 from datetime import date
 from decimal import Decimal
 
-from daemon.core.payments import invoice_status
-from daemon.store import Store
+from daemon.core.sources.bank import invoice_status
+from daemon.runner import SIDECARS
+from daemon.store import Store, files, invoices, mail
 from daemon.workspace import Workspace
 
 
 def collect_status(ws: Workspace, store: Store, today: date) -> dict:
-    with store.transaction() as conn:
-        invoices = store.invoices_due(conn)
+    conn = store.conn
+    due = invoices.invoices_due(conn)
     open_invoices = [
         {"number": i.number, "inn": i.inn, "client": i.client_name, "due": i.due_date.isoformat(),
          "total": str(i.total), "paid": str(i.paid), "outstanding": str(i.outstanding),
          "status": invoice_status(i.total, i.paid, i.due_date, today)}
-        for i in invoices
+        for i in due
         if i.outstanding > 0
     ]
     quarantine = sorted(
         p.relative_to(ws.root).as_posix()
         for p in (ws.root / "quarantine").rglob("*")
-        if p.is_file() and not p.name.endswith((".errors.json", ".errors.html"))
+        if p.is_file() and not p.name.endswith(tuple(SIDECARS))
     )
     return {
         "date": today.isoformat(),
-        "files": store.file_counts(),
+        "files": files.counts(conn),
+        "failing": [
+            {"file": f.name, "source": f.source, "attempts": f.attempts, "error": f.last_error,
+             "retry_at": f.retry_at.isoformat() if f.retry_at else None}
+            for f in files.failing(conn)
+        ],
         "quarantine": quarantine,
         "invoices": {
             status: {
@@ -40,10 +46,10 @@ def collect_status(ws: Workspace, store: Store, today: date) -> dict:
         "open_invoices": open_invoices,
         "unmatched_payments": [
             {"number": n, "date": d, "amount": a, "payer_inn": inn, "payer": name}
-            for n, d, a, inn, name in store.unmatched_payments()
+            for n, d, a, inn, name in invoices.unmatched_payments(conn)
         ],
-        "balances": {inn: str(amount) for inn, amount in store.balances().items()},
-        "mail": store.mail_counts(),
+        "balances": {inn: str(amount) for inn, amount in invoices.balances(conn).items()},
+        "mail": mail.counts(conn),
     }
 
 
@@ -51,6 +57,8 @@ def format_status(status: dict) -> str:
     """A plain table for people."""
     lines = [f"billdrop status на {status['date']}", "", "Файлы:"]
     lines += [f"  {outcome:<12} {count}" for outcome, count in sorted(status["files"].items())] or ["  нет"]
+    lines += ["", f"Не удаётся выпустить: {len(status['failing'])}"]
+    lines += [f"  {f['file']} ({f['source']}): попыток {f['attempts']}, {f['error']}" for f in status["failing"]]
     lines += ["", f"В карантине: {len(status['quarantine'])}"] + [f"  {name}" for name in status["quarantine"]]
     lines += ["", "Счета:"]
     titles = {"unpaid": "не оплачены", "partly_paid": "оплачены частично", "overdue": "просрочены"}

@@ -7,7 +7,7 @@ strict UTF-8 is tried first.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -177,7 +177,7 @@ def _document(kind: str, start: int, fields: Fields, errors: list[StatementError
     )
 
 
-def incoming_payments(statement: BankStatement, own_accounts: Collection[str]) -> tuple[Payment, ...]:
+def incoming_payments(documents: Sequence[StatementDocument], own_accounts: Collection[str]) -> tuple[Payment, ...]:
     """Credits to our accounts; our own outgoing payments and bank fees are not payments to us."""
     return tuple(
         Payment(
@@ -185,6 +185,6 @@ def incoming_payments(statement: BankStatement, own_accounts: Collection[str]) -
             number=doc.number, date=doc.date, amount=doc.amount, payer_inn=doc.payer_inn,
             payer_name=doc.payer_name, purpose=doc.purpose, account=doc.payee_account,
         )
-        for doc in statement.documents
+        for doc in documents
         if doc.payee_account in own_accounts and doc.payer_account not in own_accounts
     )

@@ -1,13 +1,13 @@
-"""Row-by-row validation of a RawTable with a pydantic model, every error collected (core).
+"""What every source's check returns, and row-by-row validation with a pydantic model (core).
 
-Used by the sources whose rows stand alone (payouts, acceptances); `build` applies the rules that tie
-fields together and returns the record or (field, reason) pairs.
+`validate_rows` serves the sources whose rows stand alone (payouts, acceptances); `build` applies the
+rules that tie fields together and returns the record or (field, reason) pairs.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -16,12 +16,18 @@ from daemon.core.reading import RawTable
 from daemon.core.report import RowError
 from daemon.core.schema import SourceSchema, header_key
 
+R = TypeVar("R")
+MISSING_COLUMN = "обязательная колонка отсутствует в файле"
+
 
 @dataclass(frozen=True)
-class RowsValidated:
-    records: tuple[Any, ...]
+class Checked(Generic[R]):
+    """A file's records and every error found in it, with how its headers were read."""
+
+    records: tuple[R, ...]
     errors: tuple[RowError, ...]
-    ignored_columns: tuple[str, ...]
+    mapped: tuple[tuple[str, str], ...] = ()   # (header as the file names it, field)
+    ignored: tuple[str, ...] = ()              # headers no field claims
 
 
 Build = Callable[[Any, int], Any]   # (parsed row, line) → record | list[(field, reason)]
@@ -42,7 +48,7 @@ def columns_of(table: RawTable, schema: SourceSchema) -> tuple[dict[str, int], t
     return columns, ignored
 
 
-def validate_rows(table: RawTable, schema: SourceSchema, model: type[BaseModel], build: Build) -> RowsValidated:
+def validate_rows(table: RawTable, schema: SourceSchema, model: type[BaseModel], build: Build) -> Checked[Any]:
     columns, ignored = columns_of(table, schema)
     header_of = {field: table.headers[index] for field, index in columns.items()}
     records, errors = [], []
@@ -55,7 +61,7 @@ def validate_rows(table: RawTable, schema: SourceSchema, model: type[BaseModel],
         except ValidationError as exc:
             errors.extend(
                 RowError(row.line, header_of.get(err["loc"][0], str(err["loc"][0])),
-                         cells.get(err["loc"][0], ""), err["msg"].removeprefix("Value error, "))
+                         cells.get(err["loc"][0], ""), _reason(err))
                 for err in exc.errors()
             )
             continue
@@ -64,4 +70,9 @@ def validate_rows(table: RawTable, schema: SourceSchema, model: type[BaseModel],
             errors.extend(RowError(row.line, header_of.get(f, f), cells.get(f, ""), reason) for f, reason in result)
         else:
             records.append(result)
-    return RowsValidated(tuple(records), tuple(errors), ignored)
+    return Checked(tuple(records), tuple(errors), tuple((h, f) for f, h in header_of.items()), ignored)
+
+
+def _reason(error: Any) -> str:
+    """pydantic's message for the operator: our parsers' Russian reasons, a missing column named so."""
+    return MISSING_COLUMN if error["type"] == "missing" else str(error["msg"]).removeprefix("Value error, ")

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from daemon.core.money import to_kopecks
-from daemon.core.payouts import PaymentOrder
+from daemon.core.sources.acceptances import PaymentOrder
 from daemon.core.records import BankAccount, Company
 
 FIRST_LINE = "1CClientBankExchange"

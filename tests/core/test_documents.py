@@ -7,13 +7,12 @@ from daemon.core.documents import (
     DocumentPlan,
     IssuedDocument,
     IssueRules,
-    Ledger,
     line_fingerprint,
-    plan_charge_documents,
 )
 from daemon.core.money import NO_VAT, VatRate
 from daemon.core.records import ChargeRecord, Counterparty, LegalForm
 from daemon.core.report import RowError
+from daemon.core.sources.charges import Ledger, plan_charge_documents
 
 NOV = date(2026, 11, 1)
 EMPTY = Ledger(counterparties={}, issued={}, sequences={})

@@ -3,7 +3,7 @@ from datetime import date
 from decimal import Decimal
 
 from daemon.core.bankstatement import BankStatement, StatementFailure, incoming_payments, parse_statement
-from daemon.core.payments import OpenInvoice, invoice_status, match_payments, numbers_in_purpose
+from daemon.core.sources.bank import OpenInvoice, invoice_status, match_payments, numbers_in_purpose
 
 OUR_ACCOUNT = "40702810016540012345"
 INVOICES = [
@@ -19,7 +19,7 @@ INVOICES = [
 def sample_payments(shared_samples):
     statement = parse_statement((shared_samples / "bank" / "kl_to_1c_2026-11.txt").read_bytes())
     assert isinstance(statement, BankStatement)
-    return statement, incoming_payments(statement, {OUR_ACCOUNT})
+    return statement, incoming_payments(statement.documents, {OUR_ACCOUNT})
 
 
 def test_sample_statement_parses(shared_samples):

@@ -10,17 +10,8 @@ import pytest
 from daemon.config import builtin_dir
 from daemon.core.documents import DocumentKind, DocumentPlan, IssueRules
 from daemon.core.money import NO_VAT
-from daemon.core.payouts import (
-    Acceptance,
-    IssuedPayout,
-    OrderPlan,
-    PayoutLedger,
-    PayoutTerms,
-    normalize_phone,
-    plan_payment_orders,
-    plan_payouts,
-    validate_payouts,
-)
+from daemon.core.sources.acceptances import Acceptance, IssuedPayout, OrderPlan, plan_payment_orders
+from daemon.core.sources.payouts import PayoutLedger, PayoutTerms, normalize_phone, plan_payouts, validate_payouts
 from daemon.core.reading import read_table
 from daemon.core.records import LegalForm
 from daemon.core.schema import parse_schema
@@ -63,7 +54,7 @@ def test_shared_samples_validate(schema, shared_samples):
     path = shared_samples / "payouts" / "payouts_2026-11-20.csv"
     result = validate_payouts(read_table(path.read_bytes(), path.name, schema), schema)
     assert result.errors == () and len(result.records) == 8
-    assert "utm_source" in result.ignored_columns and "user_id" in result.ignored_columns
+    assert "utm_source" in result.ignored and "user_id" in result.ignored
     forms = {r.payout_id: r.legal_form for r in result.records}
     assert forms["90001"] is LegalForm.LEGAL and forms["90002"] is LegalForm.ENTREPRENEUR
     assert forms["90003"] is LegalForm.SELF_EMPLOYED

@@ -7,7 +7,7 @@ from decimal import Decimal
 from daemon.config import builtin_dir
 from daemon.core.reading import RawTable, read_table
 from daemon.core.schema import parse_schema
-from daemon.core.validation import Validated, validate_table
+from daemon.core.sources.charges import Validated, validate_table
 
 SCHEMA = parse_schema((builtin_dir("inbox_schemas") / "charges.toml").read_text(encoding="utf-8"), "charges")
 HEADER = "Договор;Лицевой счет;Клиент;ИНН;КПП;Email;Услуга;Период;Дата подключения;Дата отключения;Абонплата;Цена;Сумма;Мусор"

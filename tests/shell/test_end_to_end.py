@@ -80,11 +80,11 @@ def test_bad_file_is_quarantined_with_every_error(running, shared_samples):
 def test_a_large_file_gives_1c_messages_in_parts_of_whole_contracts(tmp_path, specs_dir, monkeypatch):
     """Outputs are made part by part (memory stays flat); a part never splits a contract's invoice and act."""
     from benchmarks.generate import charges_csv
-    from daemon import pipeline
+    from daemon import outputs
     from daemon.cli import main
     from tests.workspaces import make_workspace
 
-    monkeypatch.setattr(pipeline, "DOCUMENTS_PER_MESSAGE", 3)
+    monkeypatch.setattr(outputs, "DOCUMENTS_PER_MESSAGE", 3)
     ws = make_workspace(tmp_path / "ws")
     (ws.inbox("charges") / "month.csv").write_bytes(charges_csv(contracts=5, services_per_contract=2))
     assert main(["process", "-w", str(ws.root)]) == 0

@@ -11,7 +11,7 @@ from daemon.cli import main
 from daemon.config import load_settings
 from daemon.service import local_now, remind_once
 from daemon.status import collect_status
-from daemon.store import Store
+from daemon.store import Store, mail
 from tests.workspaces import files_in, make_workspace, wait_for
 
 pytestmark = pytest.mark.slow
@@ -105,7 +105,7 @@ def test_smtp_down_mails_wait_and_go_exactly_once(tmp_path, shared_samples, smtp
     smtp_server.stop()
     shutil.copy(shared_samples / "charges" / "isp_charges_2026-11.csv", ws.inbox("charges"))
     assert main(["process", "-w", str(ws.root)]) == 0
-    assert Store(ws.state_path).mail_counts() == {"queued": 25}
+    assert mail.counts(Store(ws.state_path).conn) == {"queued": 25}
     smtp_server.start()
     main(["remind", "-w", str(ws.root)])  # any run sends what is due
     main(["remind", "-w", str(ws.root)])

@@ -1,24 +1,18 @@
-"""Payouts to agents: the agent's act per payout, and the payment order once the agent accepts it (core)."""
+"""Payouts to agents: the platform's export → the agent's card, contract and act per payout (core)."""
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from pathlib import PurePosixPath
-from urllib.parse import urlsplit
 from decimal import Decimal
+from pathlib import PurePosixPath
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-from daemon.core.cleaning import parse_date
-from daemon.core.ids import account_error, bik_error, corr_account_error
-from daemon.core.money import VatRate
-from daemon.core.reading import RawTable
-from daemon.core.records import BankAccount, Contract, Counterparty, LegalForm, legal_form_for
-from daemon.core.rows import RowsValidated, validate_rows
-from daemon.core.schema import SourceSchema
+from daemon.core.cells import Email, Inn, Kpp, OptionalDate, RequiredDate, RequiredText, Text, parse_money
 from daemon.core.documents import (
     CounterpartyChange,
     Document,
@@ -31,10 +25,14 @@ from daemon.core.documents import (
     merge_counterparty,
     next_number,
 )
+from daemon.core.ids import account_error, bik_error, corr_account_error
 from daemon.core.money import split_vat
 from daemon.core.periods import act_period
+from daemon.core.reading import FileError, RawTable, read_table
+from daemon.core.records import BankAccount, Contract, Counterparty, LegalForm, legal_form_for
 from daemon.core.report import RowError
-from daemon.core.validation import Email, Inn, Kpp, OptionalDate, RequiredText, Text, parse_money
+from daemon.core.rows import Checked, validate_rows
+from daemon.core.schema import SourceSchema
 
 
 @dataclass(frozen=True)
@@ -57,27 +55,6 @@ class PayoutRecord:
     registered_at: date
     amount: Decimal
     payout_date: date
-
-
-@dataclass(frozen=True)
-class PaymentOrder:
-    """Our payment order (платёжное поручение) paying an agent's accepted act.
-
-    `number` is digits only (banks take at most 6); `purpose` is the НазначениеПлатежа text, VAT clause
-    included, as the bank and 1C show it.
-    """
-
-    number: str
-    date: date
-    amount: Decimal
-    payee: Counterparty          # its `bank` is where the money goes
-    contract: Contract
-    act_number: str
-    act_date: date
-    payout_id: str
-    vat_rate: VatRate
-    vat: Decimal
-    purpose: str
 
 
 # ---- validation ----------------------------------------------------------------------------------
@@ -125,7 +102,6 @@ def _positive_money(text: str) -> Decimal:
 Phone = Annotated[str | None, BeforeValidator(normalize_phone)]
 Form = Annotated[LegalForm | None, BeforeValidator(_legal_form)]
 Digits = Annotated[str, BeforeValidator(_digits)]
-Date = Annotated[date, BeforeValidator(parse_date)]
 
 
 class PayoutRow(BaseModel):
@@ -148,9 +124,9 @@ class PayoutRow(BaseModel):
     contract_url: Text = ""
     contract_number: Text = ""
     contract_date: OptionalDate = None
-    registered_at: Date
+    registered_at: RequiredDate
     amount: Annotated[Decimal, BeforeValidator(_positive_money)]
-    payout_date: Date
+    payout_date: RequiredDate
 
 
 def _requisite_problems(row: PayoutRow, form: LegalForm) -> list[tuple[str, str]]:
@@ -199,28 +175,14 @@ def _payout_record(row: PayoutRow, line: int) -> PayoutRecord | list[tuple[str, 
     )
 
 
-def validate_payouts(table: RawTable, schema: SourceSchema) -> RowsValidated:
+def validate_payouts(table: RawTable, schema: SourceSchema) -> Checked[PayoutRecord]:
     return validate_rows(table, schema, PayoutRow, _payout_record)
 
 
-@dataclass(frozen=True)
-class Acceptance:
-    """The agent accepted the act of `payout_id` on `accepted_on`."""
-
-    row: int
-    payout_id: str
-    accepted_on: date
-
-
-class AcceptanceRow(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    payout_id: RequiredText
-    accepted_at: Date
-
-
-def validate_acceptances(table: RawTable, schema: SourceSchema) -> RowsValidated:
-    return validate_rows(table, schema, AcceptanceRow, lambda row, line: Acceptance(line, row.payout_id, row.accepted_at))
+def check(data: bytes, file_name: str, schema: SourceSchema) -> Checked[PayoutRecord] | FileError:
+    """Read and validate the platform's payout export."""
+    table = read_table(data, file_name, schema)
+    return table if isinstance(table, FileError) else validate_payouts(table, schema)
 
 
 # ---- planning ------------------------------------------------------------------------------------
@@ -331,14 +293,16 @@ def plan_payouts(records: Sequence[PayoutRecord], ledger: PayoutLedger, terms: P
                                  f"предыдущий акт агента закрыт по {last_end[record.inn]:%d.%m.%Y}; "
                                  "выплата не может быть раньше или в тот же день"))
             continue
-        number = next_number(kind, terms.rules, sequences, period=record.payout_date, row=record.row)
+        line = _act_line(record, start, end, terms)
+        number = terms.rules.onec_rate_error(line.vat_rate, row=record.row) or next_number(
+            kind, terms.rules, sequences, period=record.payout_date, row=record.row)
         if isinstance(number, RowError):
             errors.append(number)
             continue
         last_end[record.inn] = end
         documents.append(Document(
             kind=kind, number=number, date=record.payout_date, period_start=start, period_end=end,
-            counterparty=card, contract=contract, lines=(_act_line(record, start, end, terms),),
+            counterparty=card, contract=contract, lines=(line,),
             vat_included=True, basis=record.payout_id,
         ))
     if errors:
@@ -356,72 +320,3 @@ def plan_payouts(records: Sequence[PayoutRecord], ledger: PayoutLedger, terms: P
     )
 
 
-@dataclass(frozen=True)
-class IssuedPayout:
-    """A payout's act and, once the agent accepted it, the payment order that pays it."""
-
-    act: Document
-    order_number: str | None = None
-
-
-@dataclass(frozen=True)
-class OrderPlan:
-    orders: tuple[PaymentOrder, ...]
-    sequences: Mapping[tuple[DocumentKind, str], int]
-
-
-PURPOSE_LIMIT = 210   # НазначениеПлатежа, as banks take it
-
-
-def payment_purpose(act: Document) -> str:
-    """«Оплата по акту № … от … по договору № … от …. В т.ч. НДС 22% - 123.45 руб.» (or «Без налога (НДС)»)."""
-    contract = act.contract
-    signed = f" от {contract.date:%d.%m.%Y}" if contract.date else ""
-    vat = "Без налога (НДС)" if act.vat_exempt else (
-        f"В т.ч. НДС {act.lines[0].vat_rate.label} - {act.vat} руб." if len(act.lines) == 1 else f"В т.ч. НДС {act.vat} руб."
-    )
-    text = f"Оплата по акту № {act.number} от {act.date:%d.%m.%Y} по договору № {contract.number}{signed}. {vat}"
-    return text[:PURPOSE_LIMIT]
-
-
-def plan_payment_orders(
-    acceptances: Sequence[Acceptance],
-    payouts: Mapping[str, IssuedPayout],
-    sequences: Mapping[tuple[DocumentKind, str], int],
-    rules: IssueRules,
-    today: date,
-) -> OrderPlan | tuple[RowError, ...]:
-    """A payment order per accepted payout; an unknown, repeated or already paid payout is an error."""
-    kind = DocumentKind.PAYMENT_ORDER
-    counters = dict(sequences)
-    orders: list[PaymentOrder] = []
-    errors: list[RowError] = []
-    seen: dict[str, int] = {}
-    for acceptance in acceptances:
-        issued = payouts.get(acceptance.payout_id)
-        if acceptance.payout_id in seen:
-            reason = f"выплата повторяется: она уже в строке {seen[acceptance.payout_id]}"
-        elif issued is None:
-            reason = "выплата не найдена: акт по ней billdrop не оформлял"
-        elif issued.order_number is not None:
-            reason = (f"акт № {issued.act.number} уже принят и оплачивается платёжным поручением "
-                      f"№ {issued.order_number}")
-        else:
-            reason = None
-        seen.setdefault(acceptance.payout_id, acceptance.row)
-        if reason is not None:
-            errors.append(RowError(acceptance.row, "payout_id", acceptance.payout_id, reason))
-            continue
-        number = next_number(kind, rules, counters, period=today, row=acceptance.row)
-        if isinstance(number, RowError):
-            errors.append(number)
-            continue
-        act = issued.act
-        orders.append(PaymentOrder(
-            number=number, date=today, amount=act.total, payee=act.counterparty, contract=act.contract,
-            act_number=act.number, act_date=act.date, payout_id=acceptance.payout_id,
-            vat_rate=act.lines[0].vat_rate, vat=act.vat, purpose=payment_purpose(act),
-        ))
-    if errors:
-        return tuple(errors)
-    return OrderPlan(tuple(orders), {k: v for k, v in counters.items() if sequences.get(k) != v})

@@ -1,4 +1,4 @@
-"""Matching incoming payments to invoices, and invoice payment status (core).
+"""Bank statements: credits to our accounts matched to invoices, and invoice payment status (core).
 
 Rules, in order, each allocation explained:
 1. invoice numbers written in the purpose («сч.2611-00002», «№ 2611 - 00003», several at once; a
@@ -15,7 +15,15 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
-from daemon.core.bankstatement import Payment
+from daemon.core.bankstatement import (
+    Payment,
+    StatementDocument,
+    StatementFailure,
+    incoming_payments,
+    parse_statement,
+)
+from daemon.core.report import RowError
+from daemon.core.rows import Checked
 
 ZERO = Decimal("0.00")
 _DASHES = re.compile(r"\s*[-\u2010-\u2015]\s*")
@@ -121,3 +129,42 @@ def invoice_status(total: Decimal, paid: Decimal, due: date | None, today: date)
     if due is not None and today > due:
         return "overdue"
     return "partly_paid" if paid > 0 else "unpaid"
+
+
+# ---- the source protocol ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BankRules:
+    """Which accounts are ours: only credits to them are payments to us."""
+
+    own_accounts: frozenset[str]
+
+
+@dataclass(frozen=True)
+class BankLedger:
+    """What matching depends on: every invoice with what is paid on it, payments seen, known payers."""
+
+    invoices: Sequence[OpenInvoice]
+    seen_keys: Collection[str]
+    known_inns: Collection[str]
+
+
+@dataclass(frozen=True)
+class PaymentPlan:
+    payments: tuple[Payment, ...]
+    result: MatchResult
+
+
+def check(data: bytes, file_name: str, schema: None = None) -> Checked[StatementDocument]:
+    """Parse a 1CClientBankExchange statement: its documents, or every line that is wrong."""
+    statement = parse_statement(data)
+    if isinstance(statement, StatementFailure):
+        return Checked((), tuple(RowError(e.line, e.key, e.value, e.reason) for e in statement.errors))
+    return Checked(statement.documents, ())
+
+
+def plan_payments(documents: Sequence[StatementDocument], ledger: BankLedger, rules: BankRules) -> PaymentPlan:
+    """Each new credit to our accounts matched to invoices (never twice: `seen_keys`)."""
+    payments = incoming_payments(documents, rules.own_accounts)
+    return PaymentPlan(payments, match_payments(payments, ledger.invoices, ledger.seen_keys, ledger.known_inns))
+

@@ -1,0 +1,221 @@
+"""The generic runner: claim → read → validate → quarantine, or plan → commit → outputs → archive (shell).
+
+Every kind goes through the same steps (daemon.sources.KINDS says what each does); each step is safe
+to repeat after a crash: a committed file writes its outputs again from the committed state, an
+uncommitted one is processed from scratch, a quarantined one is reported once.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from daemon import inbox
+from daemon.config import Settings
+from daemon.context import Context
+from daemon.core.reading import FileError
+from daemon.core.report import FileReport, report_html, report_json, report_xlsx
+from daemon.core.rows import Checked
+from daemon.core.schema import DEFAULT_MAX_FILE_BYTES, SourceSchema
+from daemon.mail_queue import outputs_failed_notice, quarantine_notice
+from daemon.outputs import CommittedFile, write_outputs
+from daemon.sources import KINDS
+from daemon.store import files
+from daemon.store import mail as mail_queue
+from daemon.store.files import Intake
+from daemon.workspace import write_atomic
+
+log = structlog.get_logger()
+MAX_RETRY_S = 3600.0
+HEADER_ONLY = "в файле нет ни одной строки с данными, только заголовок"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    documents: int
+    skipped: int
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    reason: str
+    errors: int
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    archived_as: Path
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Committed, but an output could not be written: the file waits in work/ and is retried."""
+
+    error: str
+    attempts: int
+
+
+FileOutcome = Accepted | Quarantined | Duplicate | Failed
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """Why a file cannot be accepted, as its quarantine report says it."""
+
+    report: FileReport
+    rows: int
+
+
+@dataclass(frozen=True)
+class Planned:
+    plan: Any
+    rows: int
+    skipped: int
+
+
+def schema_of(source: str, settings: Settings, schemas: dict[str, SourceSchema]) -> SourceSchema | None:
+    return schemas.get(settings.sources[source].schema_name)
+
+
+def check_file(data: bytes, file_name: str, source: str, settings: Settings,
+               schemas: dict[str, SourceSchema]) -> Checked[Any] | Rejected:
+    """Read and validate a file as its source's kind reads it (pure: nothing is stored)."""
+    kind = KINDS[settings.sources[source].kind]
+    checked = kind.check(data, file_name, schema_of(source, settings, schemas))
+    if isinstance(checked, FileError):
+        return Rejected(FileReport.for_file(file_name, source, checked.reason), 0)
+    rows = len(checked.records)
+    if checked.errors:
+        return Rejected(FileReport.for_rows(file_name, source, list(checked.errors)), rows)
+    if not rows:
+        return Rejected(FileReport.for_file(file_name, source, HEADER_ONLY), 0)
+    return checked
+
+
+def plan_file(conn: Any, checked: Checked[Any], file_name: str, source: str, settings: Settings,
+              today: date) -> Planned | Rejected:
+    """The kind's plan against the ledger in `conn`, or the row errors that stop the file before any number."""
+    conf = settings.sources[source]
+    kind = KINDS[conf.kind]
+    rules = kind.rules(conf, settings)
+    plan = kind.plan(checked.records, kind.load(conn, checked.records, rules), rules, today)
+    rows = len(checked.records)
+    if isinstance(plan, tuple):
+        return Rejected(FileReport.for_rows(file_name, source, list(plan)), rows)
+    return Planned(plan, rows, len(getattr(plan, "skipped", ())))
+
+
+def process_file(path: Path, source: str, ctx: Context, *, retry_now: bool = True) -> FileOutcome:
+    """Process a file claimed into work/. `retry_now=False` (the daemon) lets a failing file's backoff run out."""
+    started = time.monotonic()
+    limit = _size_limit(source, ctx)
+    size = path.stat().st_size
+    if size > limit:  # refused unread: a huge export must not take the memory
+        with open(path, "rb") as handle:
+            sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
+        reason = (f"файл {size / 2**20:.0f} МБ больше предела {limit // 2**20} МБ для источника «{source}» "
+                  "([limits] max_file_megabytes в его схеме): разделите выгрузку на части")
+        intake = Intake(path.name, sha256, source, 0, ctx.clock())
+        outcome, rows = quarantine(path, intake, FileReport.for_file(path.name, source, reason), ctx), 0
+    else:
+        data = path.read_bytes()
+        sha256 = hashlib.sha256(data).hexdigest()
+        outcome, rows = _process(path, data, sha256, source, ctx, retry_now)
+    log.bind(file=path.name, source=source, sha256=sha256[:12]).info(
+        "file.processed",
+        outcome=type(outcome).__name__.lower(),
+        rows=rows,
+        documents=outcome.documents if isinstance(outcome, Accepted) else 0,
+        duration_ms=round((time.monotonic() - started) * 1000),
+        **({"reason": outcome.reason} if isinstance(outcome, Quarantined) else {}),
+    )
+    return outcome
+
+
+def _size_limit(source: str, ctx: Context) -> int:
+    schema = schema_of(source, ctx.settings, dict(ctx.schemas))
+    return schema.max_file_bytes if schema else DEFAULT_MAX_FILE_BYTES
+
+
+def _process(path: Path, data: bytes, sha256: str, source: str, ctx: Context,
+             retry_now: bool) -> tuple[FileOutcome, int]:
+    conn = ctx.store.conn
+    status = files.outcome(conn, sha256)
+    if status == "done":
+        return Duplicate(ctx.move(path, ctx.workspace.archive(source, ctx.clock().date()))), 0
+    if status == "committed":  # crashed or failed after the commit: the outputs again, the numbers stay
+        retry_at = files.retry_at(conn, sha256)
+        if not retry_now and retry_at is not None and retry_at > ctx.clock():
+            return Failed("ждёт повторной попытки", files.attempts(conn, sha256)), 0
+        return _finish(path, CommittedFile(source, sha256, files.committed_at(conn, sha256)), 0, ctx), 0
+    checked = check_file(data, path.name, source, ctx.settings, dict(ctx.schemas))
+    now = ctx.clock()
+    if isinstance(checked, Rejected):
+        intake = Intake(path.name, sha256, source, checked.rows, now)
+        return quarantine(path, intake, checked.report, ctx), checked.rows
+    intake = Intake(path.name, sha256, source, len(checked.records), now)
+    kind = KINDS[ctx.settings.sources[source].kind]
+    with ctx.store.transaction() as conn:
+        planned = plan_file(conn, checked, path.name, source, ctx.settings, now.date())
+        if isinstance(planned, Planned):
+            kind.commit(conn, planned.plan, intake)
+    if isinstance(planned, Rejected):
+        return quarantine(path, intake, planned.report, ctx), planned.rows
+    kind.describe(planned.plan, path.name)
+    return _finish(path, CommittedFile(source, sha256, now), planned.skipped, ctx), planned.rows
+
+
+def _finish(path: Path, file: CommittedFile, skipped: int, ctx: Context) -> Accepted | Failed:
+    """Every output, then the original to archive/; a failure is retried with backoff and reported."""
+    try:
+        write_outputs(ctx, file)
+    except Exception as exc:  # disk full, a broken template: nothing half-written, the numbers stay
+        return _outputs_failed(file, path.name, exc, ctx)
+    ctx.move(path, ctx.workspace.archive(file.source, file.committed_at.date()))
+    files.record_done(ctx.store.conn, file.sha256, ctx.clock())
+    row = ctx.store.conn.execute("SELECT documents FROM files WHERE sha256 = ?", (file.sha256,)).fetchone()
+    return Accepted(int(row[0]), skipped)
+
+
+def _outputs_failed(file: CommittedFile, file_name: str, exc: Exception, ctx: Context) -> Failed:
+    error = f"{type(exc).__name__}: {exc}"
+    now = ctx.clock()
+    watch = ctx.settings.watch
+    with ctx.store.transaction() as conn:
+        count = files.attempts(conn, file.sha256) + 1
+        delay = min(watch.rescan_seconds * 2 ** (count - 1), MAX_RETRY_S)
+        files.record_failure(conn, file.sha256, error, count, now + timedelta(seconds=delay))
+        if count >= watch.output_alert_attempts and files.mark_alerted(conn, file.sha256):
+            notice = outputs_failed_notice(file_name, file.source, error, count, file.sha256, ctx.mail,
+                                           ctx.settings.mail.operators)
+            mail_queue.enqueue(conn, notice, now)
+    log.error("file.outputs_failed", file=file_name, source=file.source, attempts=count, error=error,
+              retry_in_s=delay, exc_info=exc)
+    return Failed(error, count)
+
+
+SIDECARS = {".errors.json": report_json, ".errors.html": report_html, ".errors.xlsx": report_xlsx}
+
+
+def quarantine(path: Path, intake: Intake, report: FileReport, ctx: Context) -> Quarantined:
+    """The report beside the file's place in quarantine/, then the record and the operator's notice in one
+    transaction, then the file itself: a crash at any step repeats it with the same names, one notice."""
+    ws = ctx.workspace
+    target = inbox.free_path(ws.quarantine(intake.source), path.name)
+    for suffix, render in SIDECARS.items():
+        write_atomic(target.with_name(target.name + suffix), render(report))
+    html_report = ws.relative(target.with_name(target.name + ".errors.html"))
+    with ctx.store.transaction() as conn:
+        files.record_quarantined(conn, intake)
+        notice = quarantine_notice(report, html_report, intake.sha256, ctx.mail, ctx.settings.mail.operators)
+        mail_queue.enqueue(conn, notice, intake.now)
+    ctx.move(path, target.parent, name=target.name)
+    log.warning("file.quarantined", file=path.name, source=intake.source, errors=report.total_errors, to=str(target))
+    return Quarantined(report.reason, report.total_errors)
+
+

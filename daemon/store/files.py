@@ -1,0 +1,105 @@
+"""The files billdrop has seen: committed, done or quarantined, and the retries of failing outputs (shell)."""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Intake:
+    """The file being committed, as the store records it."""
+
+    name: str
+    sha256: str
+    source: str
+    rows: int
+    now: datetime
+
+
+@dataclass(frozen=True)
+class FailingFile:
+    """A committed file whose outputs keep failing: retried with backoff, shown in `status`."""
+
+    name: str
+    source: str
+    attempts: int
+    last_error: str
+    retry_at: datetime | None
+
+
+def outcome(conn: sqlite3.Connection, sha256: str) -> str | None:
+    row = conn.execute("SELECT outcome FROM files WHERE sha256 = ?", (sha256,)).fetchone()
+    return row[0] if row else None
+
+
+def committed_at(conn: sqlite3.Connection, sha256: str) -> datetime:
+    row = conn.execute("SELECT committed_at FROM files WHERE sha256 = ?", (sha256,)).fetchone()
+    return datetime.fromisoformat(row[0])
+
+
+def record_committed(conn: sqlite3.Connection, intake: Intake, documents: int) -> None:
+    conn.execute(
+        "INSERT INTO files (sha256, source, name, outcome, rows, documents, committed_at) "
+        "VALUES (?, ?, ?, 'committed', ?, ?, ?) ON CONFLICT(sha256) DO UPDATE SET outcome='committed', "
+        "source=excluded.source, name=excluded.name, rows=excluded.rows, documents=excluded.documents, "
+        "committed_at=excluded.committed_at, finished_at=NULL, attempts=0, "
+        "last_error=NULL, retry_at=NULL, alerted=0",
+        (intake.sha256, intake.source, intake.name, intake.rows, documents, intake.now.isoformat()),
+    )
+
+
+def record_done(conn: sqlite3.Connection, sha256: str, now: datetime) -> None:
+    conn.execute(
+        "UPDATE files SET outcome = 'done', finished_at = ?, retry_at = NULL WHERE sha256 = ?",
+        (now.isoformat(), sha256),
+    )
+
+
+def record_quarantined(conn: sqlite3.Connection, intake: Intake) -> None:
+    """A rejected file is remembered for status; dropping it again (fixed or not) is processed anew."""
+    stamp = intake.now.isoformat()
+    conn.execute(
+        "INSERT OR REPLACE INTO files (sha256, source, name, outcome, rows, committed_at, finished_at) "
+        "VALUES (?, ?, ?, 'quarantined', ?, ?, ?)",
+        (intake.sha256, intake.source, intake.name, intake.rows, stamp, stamp),
+    )
+
+
+def attempts(conn: sqlite3.Connection, sha256: str) -> int:
+    row = conn.execute("SELECT attempts FROM files WHERE sha256 = ?", (sha256,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def record_failure(conn: sqlite3.Connection, sha256: str, error: str, count: int, retry_at: datetime) -> None:
+    """The `count`-th failed attempt at a committed file's outputs, and when to try again."""
+    conn.execute(
+        "UPDATE files SET attempts = ?, last_error = ?, retry_at = ? WHERE sha256 = ?",
+        (count, error, retry_at.isoformat(), sha256),
+    )
+
+
+def retry_at(conn: sqlite3.Connection, sha256: str) -> datetime | None:
+    row = conn.execute("SELECT retry_at FROM files WHERE sha256 = ?", (sha256,)).fetchone()
+    return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+
+def mark_alerted(conn: sqlite3.Connection, sha256: str) -> bool:
+    """True the first time only: the operator hears of a failing file once."""
+    cursor = conn.execute("UPDATE files SET alerted = 1 WHERE sha256 = ? AND alerted = 0", (sha256,))
+    return cursor.rowcount == 1
+
+
+def failing(conn: sqlite3.Connection) -> list[FailingFile]:
+    rows = conn.execute(
+        "SELECT name, source, attempts, last_error, retry_at FROM files "
+        "WHERE outcome = 'committed' AND attempts > 0 ORDER BY committed_at, name"
+    )
+    return [
+        FailingFile(name, source, attempts, error or "", datetime.fromisoformat(when) if when else None)
+        for name, source, attempts, error, when in rows
+    ]
+
+
+def counts(conn: sqlite3.Connection) -> dict[str, int]:
+    return dict(conn.execute("SELECT outcome, COUNT(*) FROM files GROUP BY outcome").fetchall())
