@@ -385,9 +385,10 @@ def _problem(error: Any) -> str:
     elif kind in ("literal_error", "enum"):
         reason = f"недопустимое значение {error.get('input')!r}; допустимы: {error['ctx']['expected']}"
     elif kind == "union_tag_not_found":
-        reason = f"не задан вид источника: kind = {' | '.join(SOURCE_KINDS)}"
+        key, reason = f"{key}.kind", f"не задан вид источника; допустимы: {', '.join(SOURCE_KINDS)}"
     elif kind == "union_tag_invalid":
-        reason = f"неизвестный вид источника {error.get('input')!r}; допустимы: {', '.join(SOURCE_KINDS)}"
+        tag = error["ctx"]["tag"]
+        key, reason = f"{key}.kind", f"неизвестный вид источника «{tag}»; допустимы: {', '.join(SOURCE_KINDS)}"
     else:
         reason = message.removeprefix("Value error, ")
     return f"{key}: {reason}" if key and not reason.startswith(("company.", "sources.")) else reason
