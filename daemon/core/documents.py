@@ -175,6 +175,37 @@ def merge_counterparty(known: Counterparty | None, fresh: Counterparty) -> tuple
     return replace(known, **updates), changes
 
 
+class CardBook:
+    """The counterparties of one file as they will be stored: each card merged with the file's newer data,
+    and what changes on cards the ledger already had (field → (old, new)), for the log."""
+
+    def __init__(self, known: Mapping[str, Counterparty]) -> None:
+        self._known = known
+        self.cards: dict[str, Counterparty] = {}
+        self._changes: dict[str, dict[str, tuple[object, object]]] = {}
+
+    def merge(self, fresh: Counterparty) -> Counterparty:
+        card, changed = merge_counterparty(self.cards.get(fresh.inn) or self._known.get(fresh.inn), fresh)
+        self.cards[fresh.inn] = card
+        if changed and fresh.inn in self._known:
+            self._changes.setdefault(fresh.inn, {}).update(changed)
+        return card
+
+    def plan(self, contracts: Sequence[Contract], documents: Sequence[Document], skipped: Sequence[IssuedDocument],
+             counters: Mapping[tuple[DocumentKind, str], int],
+             counters_before: Mapping[tuple[DocumentKind, str], int]) -> DocumentPlan:
+        """The file's plan with these cards; only the counters the file advanced are written back."""
+        return DocumentPlan(
+            new_counterparties=tuple(c for inn, c in self.cards.items() if inn not in self._known),
+            changed_counterparties=tuple(CounterpartyChange(inn, c) for inn, c in self._changes.items()),
+            counterparties=tuple(self.cards.values()),
+            contracts=tuple(contracts),
+            documents=tuple(documents),
+            skipped=tuple(skipped),
+            sequences={key: value for key, value in counters.items() if counters_before.get(key) != value},
+        )
+
+
 def line_fingerprint(lines: Sequence[DocumentLine]) -> str:
     """A digest of what a document charges, to tell an unchanged re-export from a changed one."""
     digest = hashlib.sha256()

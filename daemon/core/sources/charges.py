@@ -26,16 +26,14 @@ from daemon.core.cells import (
 )
 from daemon.core.cleaning import is_blank, parse_decimal
 from daemon.core.documents import (
-    CounterpartyChange,
+    CardBook,
     Document,
     DocumentKind,
     DocumentLine,
-    DocumentPlan,
     IssuedDocument,
     IssueRules,
     PlanResult,
     line_fingerprint,
-    merge_counterparty,
     next_number,
 )
 from daemon.core.money import VatRate, split_vat, to_kopecks
@@ -330,8 +328,7 @@ def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules
     """
     errors: list[RowError] = []
     sequences = dict(ledger.sequences)
-    cards: dict[str, Counterparty] = {}
-    changes: dict[str, dict[str, tuple]] = {}
+    cards = CardBook(ledger.counterparties)
     contracts: dict[str, Contract] = {}
     documents: list[Document] = []
     skipped: list[IssuedDocument] = []
@@ -341,11 +338,7 @@ def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules
             errors.extend(problems)
             continue
         first = group[0]
-        known = cards.get(first.inn) or ledger.counterparties.get(first.inn)
-        card, changed = merge_counterparty(known, _counterparty_of(first))
-        cards[first.inn] = card
-        if changed and first.inn in ledger.counterparties:
-            changes.setdefault(first.inn, {}).update(changed)
+        card = cards.merge(_counterparty_of(first))
         contract = contracts.setdefault(contract_no, Contract(contract_no, first.inn, first.account))
         lines = charge_lines(group, rules)
         rate_errors = [e for r, line in zip(group, lines) if (e := rules.onec_rate_error(line.vat_rate, row=r.row))]
@@ -387,17 +380,7 @@ def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules
             )
     if errors:
         return tuple(errors)
-    documents = _link_related(documents)
-    new = tuple(card for inn, card in cards.items() if inn not in ledger.counterparties)
-    return DocumentPlan(
-        new_counterparties=new,
-        changed_counterparties=tuple(CounterpartyChange(inn, c) for inn, c in changes.items()),
-        counterparties=tuple(cards.values()),
-        contracts=tuple(contracts.values()),
-        documents=tuple(documents),
-        skipped=tuple(skipped),
-        sequences={key: value for key, value in sequences.items() if ledger.sequences.get(key) != value},
-    )
+    return cards.plan(tuple(contracts.values()), _link_related(documents), skipped, sequences, ledger.sequences)
 
 
 def _reissue_error(first: ChargeRecord, issued: IssuedDocument, lines: Sequence[DocumentLine]) -> RowError:

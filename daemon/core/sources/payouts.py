@@ -14,15 +14,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from daemon.core.cells import Email, Inn, Kpp, OptionalDate, RequiredDate, RequiredText, Text, parse_money
 from daemon.core.documents import (
-    CounterpartyChange,
+    CardBook,
     Document,
     DocumentKind,
     DocumentLine,
-    DocumentPlan,
     IssuedDocument,
     IssueRules,
     PlanResult,
-    merge_counterparty,
     next_number,
 )
 from daemon.core.ids import account_error, bik_error, corr_account_error
@@ -258,8 +256,7 @@ def plan_payouts(records: Sequence[PayoutRecord], ledger: PayoutLedger, terms: P
     kind = DocumentKind.AGENT_ACT
     errors: list[RowError] = []
     sequences = dict(ledger.sequences)
-    cards: dict[str, Counterparty] = {}
-    changes: dict[str, dict[str, tuple]] = {}
+    cards = CardBook(ledger.counterparties)
     contracts: dict[str, Contract] = {}
     last_end = dict(ledger.last_act_end)
     documents: list[Document] = []
@@ -270,11 +267,7 @@ def plan_payouts(records: Sequence[PayoutRecord], ledger: PayoutLedger, terms: P
             errors.append(_error(record, "id", record.payout_id, f"выплата повторяется: она уже в строке {seen[record.payout_id]}"))
             continue
         seen[record.payout_id] = record.row
-        known = cards.get(record.inn) or ledger.counterparties.get(record.inn)
-        card, changed = merge_counterparty(known, _agent_card(record))
-        cards[record.inn] = card
-        if changed and record.inn in ledger.counterparties:
-            changes.setdefault(record.inn, {}).update(changed)
+        card = cards.merge(_agent_card(record))
         issued = ledger.payouts.get(record.payout_id)
         if issued is not None:
             contract = ledger.contracts.get(record.inn)
@@ -307,16 +300,9 @@ def plan_payouts(records: Sequence[PayoutRecord], ledger: PayoutLedger, terms: P
         ))
     if errors:
         return tuple(errors)
-    # the cards as they stand after the whole file, on every document
-    documents = [replace(d, counterparty=cards[d.counterparty.inn]) for d in documents]
-    return DocumentPlan(
-        new_counterparties=tuple(c for inn, c in cards.items() if inn not in ledger.counterparties),
-        changed_counterparties=tuple(CounterpartyChange(inn, c) for inn, c in changes.items()),
-        counterparties=tuple(cards.values()),
-        contracts=tuple(c for inn, c in contracts.items() if inn not in ledger.contracts),
-        documents=tuple(documents),
-        skipped=tuple(skipped),
-        sequences={key: value for key, value in sequences.items() if ledger.sequences.get(key) != value},
-    )
+    # the cards as they stand after the whole file, on every document; new agents' contracts only
+    documents = [replace(d, counterparty=cards.cards[d.counterparty.inn]) for d in documents]
+    new_contracts = [c for inn, c in contracts.items() if inn not in ledger.contracts]
+    return cards.plan(new_contracts, documents, skipped, sequences, ledger.sequences)
 
 
