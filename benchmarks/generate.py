@@ -22,7 +22,7 @@ def legal_inn(serial: int) -> str:
     """A valid 10-digit ИНН (an organisation's) from a serial number."""
     body = f"66{serial:07d}"[-9:]
     weights = (2, 4, 10, 3, 5, 9, 4, 6, 8)
-    check = sum(int(d) * w for d, w in zip(body, weights)) % 11 % 10
+    check = sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11 % 10
     return body + str(check)
 
 
