@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from pypdf import PdfReader
+
 from daemon.cli import init_workspace
 from daemon.workspace import Workspace
 
@@ -57,7 +59,5 @@ def files_in(folder: Path, pattern: str = "*") -> list[Path]:
 
 def pdf_text(path: Path) -> str:
     """The text of every page of a PDF, read back with pypdf, whitespace folded."""
-    from pypdf import PdfReader
-
     text = " ".join(page.extract_text() or "" for page in PdfReader(path).pages)
     return " ".join(text.replace("\u00a0", " ").split())

@@ -20,23 +20,24 @@ EMPTY = Ledger(counterparties={}, issued={}, sequences={})
 
 
 def rules(**overrides) -> IssueRules:
-    base = dict(
-        kinds=(DocumentKind.INVOICE, DocumentKind.ACT),
-        number_formats={DocumentKind.INVOICE: "{period:%y%m}-{seq:05}", DocumentKind.ACT: "{period:%y%m}-{seq:05}"},
-        default_vat=NO_VAT,
-        vat_included=True,
-        payment_days=10,
-    )
+    base = {
+        "kinds": (DocumentKind.INVOICE, DocumentKind.ACT),
+        "number_formats": dict.fromkeys((DocumentKind.INVOICE, DocumentKind.ACT), "{period:%y%m}-{seq:05}"),
+        "default_vat": NO_VAT,
+        "vat_included": True,
+        "payment_days": 10,
+    }
     return IssueRules(**{**base, **overrides})
 
 
 def charge(row: int, contract: str, inn: str, service: str, amount: str, **extra) -> ChargeRecord:
-    fields = dict(
-        row=row, contract=contract, account="100230", client_name='ООО "Ромашка"', inn=inn, kpp="667001001",
-        email="buh@client.ru", service_id=service, address=f"г. Екатеринбург, ул. Ленина, д. {row}",
-        service_name="Доступ в интернет", period=NOV, quantity=Decimal(1), unit="мес", price=None,
-        amount=Decimal(amount), vat_rate=None,
-    )
+    fields = {
+        "row": row, "contract": contract, "account": "100230", "client_name": 'ООО "Ромашка"', "inn": inn,
+        "kpp": "667001001", "email": "buh@client.ru", "service_id": service,
+        "address": f"г. Екатеринбург, ул. Ленина, д. {row}", "service_name": "Доступ в интернет",
+        "period": NOV, "quantity": Decimal(1), "unit": "мес", "price": None, "amount": Decimal(amount),
+        "vat_rate": None,
+    }
     return ChargeRecord(**{**fields, **extra})
 
 
@@ -142,7 +143,7 @@ def test_tax_invoice_points_at_the_act():
     fmt = "{period:%y%m}-{seq:05}"
     kinds = (DocumentKind.INVOICE, DocumentKind.ACT, DocumentKind.TAX_INVOICE)
     ledger = Ledger(counterparties={}, issued={}, sequences={(DocumentKind.ACT, "2611-\x00"): 6})
-    vat_rules = rules(kinds=kinds, number_formats={k: fmt for k in kinds}, default_vat=VatRate(Decimal(22)))
+    vat_rules = rules(kinds=kinds, number_formats=dict.fromkeys(kinds, fmt), default_vat=VatRate(Decimal(22)))
     plan = plan_of(plan_charge_documents([charge(4, "Д-1", "6672002970", "1", "10")], ledger, vat_rules))
     by_kind = {d.kind: d for d in plan.documents}
     assert by_kind[DocumentKind.ACT].related_number == by_kind[DocumentKind.INVOICE].number == "2611-00001"
@@ -155,6 +156,6 @@ def test_no_tax_invoice_without_vat():
     fmt = "{period:%y%m}-{seq:05}"
     plan = plan_of(plan_charge_documents(
         [charge(4, "Д-1", "6672002970", "1", "10")], Ledger({}, {}, {}),
-        rules(kinds=kinds, number_formats={k: fmt for k in kinds}),
+        rules(kinds=kinds, number_formats=dict.fromkeys(kinds, fmt)),
     ))
     assert [d.kind for d in plan.documents] == [DocumentKind.INVOICE, DocumentKind.ACT]

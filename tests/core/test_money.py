@@ -27,8 +27,8 @@ def test_vat_on_top_rounds_per_line():
 
 def test_no_vat_and_zero_rate_carry_no_tax():
     """«Без НДС» and 0 % both give zero VAT but stay different rates."""
-    assert split_vat(Decimal("10"), NO_VAT, included=True).vat == Decimal("0.00")
-    assert split_vat(Decimal("10"), VatRate(Decimal(0)), included=False).vat == Decimal("0.00")
+    assert split_vat(Decimal(10), NO_VAT, included=True).vat == Decimal("0.00")
+    assert split_vat(Decimal(10), VatRate(Decimal(0)), included=False).vat == Decimal("0.00")
     assert NO_VAT.label == "Без НДС" and VatRate(Decimal(0)).label == "0%"
 
 

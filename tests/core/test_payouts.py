@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from daemon.config import builtin_dir
-from daemon.core.documents import DocumentKind, DocumentPlan, IssueRules
+from daemon.core.documents import DocumentKind, DocumentPlan, IssuedDocument, IssueRules, line_fingerprint
 from daemon.core.money import NO_VAT
 from daemon.core.payouts import (
     Acceptance,
@@ -50,7 +50,7 @@ def plan(records, ledger=EMPTY) -> DocumentPlan:
     return result
 
 
-@pytest.mark.parametrize("text, phone", [
+@pytest.mark.parametrize(("text", "phone"), [
     ("8 (912) 345-67-80", "+79123456780"), ("+7 912 345 67 81", "+79123456781"), ("89123456782", "+79123456782"),
     ("9123456783", "+79123456783"), ("", None),
 ])
@@ -142,8 +142,6 @@ def test_repeated_payout_is_skipped_and_a_changed_one_refused(schema):
 
 
 def _issued(act):
-    from daemon.core.documents import IssuedDocument, line_fingerprint
-
     return IssuedDocument(act.kind, act.number, act.contract.number, act.period_start, line_fingerprint(act.lines), act.total)
 
 

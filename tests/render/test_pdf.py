@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-
 from daemon.core.documents import DocumentKind
 from daemon.core.money import VatRate
 from daemon.core.records import Counterparty, LegalForm
@@ -60,4 +59,4 @@ def test_same_document_same_bytes(renderer, company):
 
 def test_money_format():
     """NBSP between thousands, decimal comma."""
-    assert format_money(Decimal("10632.67")) == "10\u00a0632,67" and format_money(Decimal("0")) == "0,00"
+    assert format_money(Decimal("10632.67")) == "10\u00a0632,67" and format_money(Decimal(0)) == "0,00"

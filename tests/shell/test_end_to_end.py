@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.generate import charges_csv
+from daemon import pipeline
+from daemon.cli import main
 from tests.edschema import validate_message
-from tests.workspaces import files_in, pdf_text, wait_for
+from tests.workspaces import files_in, make_workspace, pdf_text, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +60,7 @@ def test_charges_samples_through_the_daemon(running, shared_samples, specs_dir, 
 
 def test_bad_file_is_quarantined_with_every_error(running, shared_samples):
     """Wrong ИНН checksum and text in an amount: quarantined, both named, nothing else changes."""
-    ws, proc, log_path = running
+    ws, proc, _ = running
     good = shared_samples / "charges" / "isp_charges_2026-11.csv"
     text = good.read_bytes().decode("cp1251")
     bad = text.replace("6672002970", "6672002971", 1).replace(";6900,00;6900,00;", ";6900,00;шесть;", 1)
@@ -79,11 +82,6 @@ def test_bad_file_is_quarantined_with_every_error(running, shared_samples):
 
 def test_a_large_file_gives_1c_messages_in_parts_of_whole_contracts(tmp_path, specs_dir, monkeypatch):
     """Outputs are made part by part (memory stays flat); a part never splits a contract's invoice and act."""
-    from benchmarks.generate import charges_csv
-    from daemon import pipeline
-    from daemon.cli import main
-    from tests.workspaces import make_workspace
-
     monkeypatch.setattr(pipeline, "DOCUMENTS_PER_MESSAGE", 3)
     ws = make_workspace(tmp_path / "ws")
     (ws.inbox("charges") / "month.csv").write_bytes(charges_csv(contracts=5, services_per_contract=2))

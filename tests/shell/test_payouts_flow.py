@@ -48,7 +48,7 @@ def test_payouts_then_a_known_agent_then_acceptances(running, shared_samples, sp
     later = (shared_samples / "payouts" / "payout_90101.csv").read_text(encoding="utf-8")
     (ws.inbox("payouts") / "payout_90101.csv").write_text(
         later.replace("40702810669436944628", NEW_ACCOUNT), encoding="utf-8")
-    wait_for(lambda: (ws.outbox("platform") / "90101.pdf").exists(), what="the known agent's act")
+    wait_for((ws.outbox("platform") / "90101.pdf").exists, what="the known agent's act")
     known_agent = pdf_text(ws.outbox("platform") / "90101.pdf")
     assert "с 21.11.2026 по 24.11.2026" in known_agent and "12 345,67" in known_agent
     cards = _cards(ws)
