@@ -24,7 +24,10 @@ def inn_error(inn: str) -> str | None:
     if len(inn) == 10:
         valid = _check_digit(inn, _INN10_WEIGHTS) == int(inn[9])
     else:
-        valid = _check_digit(inn, _INN11_WEIGHTS) == int(inn[10]) and _check_digit(inn, _INN12_WEIGHTS) == int(inn[11])
+        valid = (
+            _check_digit(inn, _INN11_WEIGHTS) == int(inn[10])
+            and _check_digit(inn, _INN12_WEIGHTS) == int(inn[11])
+        )
     return None if valid else "ИНН: неверная контрольная сумма"
 
 
