@@ -20,7 +20,9 @@ def make_workspace(root: Path, *, smtp_port: int | None = None, extra: str = "")
     """A fresh workspace with short timings; mail to a loopback SMTP server when a port is given."""
     ws = init_workspace(root)
     text = ws.config_path.read_text(encoding="utf-8")
-    text = text.replace("quiet_seconds = 5 ", "quiet_seconds = 0.3 ").replace("rescan_seconds = 60 ", "rescan_seconds = 2 ")
+    text = text.replace("quiet_seconds = 5 ", "quiet_seconds = 0.3 ").replace(
+        "rescan_seconds = 60 ", "rescan_seconds = 2 "
+    )
     if smtp_port is not None:
         text = text.replace(
             "[watch]",

@@ -98,7 +98,9 @@ def test_unchanged_reexport_is_skipped_and_changed_one_is_an_error():
     ledger = Ledger(counterparties={}, issued=issued, sequences=first.sequences)
     again = plan_of(plan_charge_documents([charge(4, "Д-1", "6672002970", "1", "10")], ledger, rules()))
     assert again.documents == () and len(again.skipped) == 2
-    other_client = plan_of(plan_charge_documents([charge(4, "Д-1", "6673317299", "1", "11")], ledger, rules()))
+    other_client = plan_of(
+        plan_charge_documents([charge(4, "Д-1", "6673317299", "1", "11")], ledger, rules())
+    )
     assert len(other_client.documents) == 2  # another billing's «Д-1», another client
     changed = plan_charge_documents([charge(4, "Д-1", "6672002970", "1", "11")], ledger, rules())
     assert isinstance(changed, tuple) and all(isinstance(e, RowError) for e in changed)
@@ -106,8 +108,9 @@ def test_unchanged_reexport_is_skipped_and_changed_one_is_an_error():
 
 
 def _issued(doc):
-    return IssuedDocument(doc.kind, doc.number, doc.contract.number, doc.period_start,
-                          line_fingerprint(doc.lines), doc.total)
+    return IssuedDocument(
+        doc.kind, doc.number, doc.contract.number, doc.period_start, line_fingerprint(doc.lines), doc.total
+    )
 
 
 def test_too_long_number_is_a_row_error():
@@ -147,15 +150,20 @@ def test_tax_invoice_points_at_the_act():
     plan = plan_of(plan_charge_documents([charge(4, "Д-1", "6672002970", "1", "10")], ledger, vat_rules))
     by_kind = {d.kind: d for d in plan.documents}
     assert by_kind[DocumentKind.ACT].related_number == by_kind[DocumentKind.INVOICE].number == "2611-00001"
-    assert by_kind[DocumentKind.TAX_INVOICE].related_number == by_kind[DocumentKind.ACT].number == "2611-00007"
+    assert (
+        by_kind[DocumentKind.TAX_INVOICE].related_number == by_kind[DocumentKind.ACT].number == "2611-00007"
+    )
 
 
 def test_no_tax_invoice_without_vat():
     """A seller on УСН (lines без НДС) issues no счёт-фактура even when the source lists one."""
     kinds = (DocumentKind.INVOICE, DocumentKind.ACT, DocumentKind.TAX_INVOICE)
     fmt = "{period:%y%m}-{seq:05}"
-    plan = plan_of(plan_charge_documents(
-        [charge(4, "Д-1", "6672002970", "1", "10")], Ledger({}, {}, {}),
-        rules(kinds=kinds, number_formats=dict.fromkeys(kinds, fmt)),
-    ))
+    plan = plan_of(
+        plan_charge_documents(
+            [charge(4, "Д-1", "6672002970", "1", "10")],
+            Ledger({}, {}, {}),
+            rules(kinds=kinds, number_formats=dict.fromkeys(kinds, fmt)),
+        )
+    )
     assert [d.kind for d in plan.documents] == [DocumentKind.INVOICE, DocumentKind.ACT]

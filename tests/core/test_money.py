@@ -16,7 +16,11 @@ def test_to_kopecks_rounds_half_up():
 def test_vat_included_22_percent():
     """НДС в т.ч. 22 %: 1220.00 holds 220.00."""
     amounts = split_vat(Decimal("1220.00"), VatRate(Decimal(22)), included=True)
-    assert (amounts.net, amounts.vat, amounts.gross) == (Decimal("1000.00"), Decimal("220.00"), Decimal("1220.00"))
+    assert (amounts.net, amounts.vat, amounts.gross) == (
+        Decimal("1000.00"),
+        Decimal("220.00"),
+        Decimal("1220.00"),
+    )
 
 
 def test_vat_on_top_rounds_per_line():

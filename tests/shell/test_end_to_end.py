@@ -18,7 +18,9 @@ pytestmark = pytest.mark.slow
 
 
 def _log_events(log_path: Path) -> list[dict]:
-    return [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
+    return [
+        json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.startswith("{")
+    ]
 
 
 def _documents(ws) -> list[tuple]:
@@ -42,14 +44,23 @@ def test_charges_samples_through_the_daemon(running, shared_samples, specs_dir, 
 
     invoice = ws.root / "documents" / "6674085940" / "2026-11" / "Счет_2611-00004.pdf"
     text = pdf_text(invoice)
-    for expected in ("2611-00004", 'ООО "Гранит"', "6674085940", "ул. 8 Марта, д. 58", "10 632,67", "СеверНет"):
+    for expected in (
+        "2611-00004",
+        'ООО "Гранит"',
+        "6674085940",
+        "ул. 8 Марта, д. 58",
+        "10 632,67",
+        "СеверНет",
+    ):
         assert expected in text, expected
     act_text = pdf_text(ws.root / "documents" / "661909802738" / "2026-11" / "Акт_2611-00003.pdf")
     assert "2 020,33" in act_text and "ул. Советская, д. 42, оф. 9" in act_text
 
     clients = 25 + 12  # distinct ИНН with an e-mail in the CSV and in the XLSX
     wait_for(lambda: len(smtp_server.messages) >= clients, what="client mails")
-    mail = next(m for m in smtp_server.messages if m["To"] == "buh3@client3.ru" and "2611-00004" in m["Subject"])
+    mail = next(
+        m for m in smtp_server.messages if m["To"] == "buh3@client3.ru" and "2611-00004" in m["Subject"]
+    )
     names = sorted(part.get_filename() for part in mail.iter_attachments())
     assert names == ["Акт_2611-00004.pdf", "Счет_2611-00004.pdf"]
 
@@ -92,6 +103,8 @@ def test_a_large_file_gives_1c_messages_in_parts_of_whole_contracts(tmp_path, sp
     for message in messages:
         text = message.read_bytes()
         assert validate_message(text, "1.20", specs_dir) == []
-        assert text.count("<Документ.ЗаказКлиента>".encode()) == text.count("<Документ.РеализацияТоваровУслуг>".encode())
+        assert text.count("<Документ.ЗаказКлиента>".encode()) == text.count(
+            "<Документ.РеализацияТоваровУслуг>".encode()
+        )
     assert sum(m.read_bytes().count("<Документ.ЗаказКлиента>".encode()) for m in messages) == 5
     assert len(files_in(ws.root / "documents", "*.pdf")) == 10
