@@ -5,7 +5,7 @@ STAMP   := $(VENV)/.installed-stamp
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTHON  ?= python3
 
-.PHONY: demo test bench sysdeps clean
+.PHONY: demo lint test bench sysdeps clean
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory sysdeps
@@ -28,11 +28,21 @@ demo: $(STAMP)
 	rm -rf demo
 	$(VENV)/bin/billdrop demo demo
 
-test: $(STAMP)
+# Style, types and the import contracts (pyproject.toml). All three run, so one pass shows every
+# problem; any failure fails the target.
+lint: $(STAMP)
+	@status=0; \
+	$(VENV)/bin/ruff check . || status=1; \
+	$(VENV)/bin/mypy daemon || status=1; \
+	$(VENV)/bin/lint-imports || status=1; \
+	exit $$status
+
+# Lint first: a lint failure fails `make test` before pytest runs.
+test: $(STAMP) lint
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py
 
 clean:
-	rm -rf $(VENV) demo .pytest_cache .hypothesis
+	rm -rf $(VENV) demo .pytest_cache .hypothesis .mypy_cache .ruff_cache .import_linter_cache

@@ -1,4 +1,4 @@
-"""Generated charges exports in the ISP sample's format (cp1251, `;`, decimal comma), for benches and tests."""
+"""Generated charges exports in the ISP sample's format (cp1251, `;`, decimal comma) for benches and tests."""
 from __future__ import annotations
 
 import random
@@ -22,7 +22,7 @@ def legal_inn(serial: int) -> str:
     """A valid 10-digit ИНН (an organisation's) from a serial number."""
     body = f"66{serial:07d}"[-9:]
     weights = (2, 4, 10, 3, 5, 9, 4, 6, 8)
-    check = sum(int(d) * w for d, w in zip(body, weights)) % 11 % 10
+    check = sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11 % 10
     return body + str(check)
 
 
@@ -30,8 +30,10 @@ def _money(value: Decimal) -> str:
     return f"{value:.2f}".replace(".", ",")
 
 
-def charges_csv(contracts: int, services_per_contract: int = 3, period: date = date(2026, 11, 1), seed: int = 1) -> bytes:
-    """A month's export: `contracts` contracts with `services_per_contract` lines each, a title and a totals row."""
+def charges_csv(
+    contracts: int, services_per_contract: int = 3, period: date = date(2026, 11, 1), seed: int = 1
+) -> bytes:
+    """A month's export: `contracts` contracts of `services_per_contract` lines, a title, a totals row."""
     rng = random.Random(seed)
     lines = [f"Выгрузка начислений за {period:%m.%Y} (сгенерировано)", "", HEADER]
     total = Decimal("0.00")

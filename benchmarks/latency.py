@@ -19,7 +19,7 @@ def payout_latency(tmp: Path, runs: int = 5) -> list[float]:
     try:
         wait_for(lambda: "service.started" in log_path.read_text(encoding="utf-8"), what="daemon started")
         shutil.copy(SAMPLES / "payouts_2026-11-20.csv", ws.inbox("payouts"))  # the agents become known
-        wait_for(lambda: (ws.outbox("platform") / "90008.pdf").exists(), what="first payouts")
+        wait_for((ws.outbox("platform") / "90008.pdf").exists, what="first payouts")
         one_row = (SAMPLES / "payout_90101.csv").read_text(encoding="utf-8")
         seconds = []
         for run in range(runs):

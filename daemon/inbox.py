@@ -65,7 +65,9 @@ class ReadinessTracker:
         """Record an event for `path`: it may have changed, so its quiet period starts again."""
         track = self._tracks.get(path)
         if track is None:
-            self._tracks[path] = _Track(None, first_seen=now, quiet_since=now, last_observed=None, settled=settled)
+            self._tracks[path] = _Track(
+                None, first_seen=now, quiet_since=now, last_observed=None, settled=settled
+            )
         else:
             self._tracks[path] = replace(track, quiet_since=max(track.quiet_since, now), settled=settled)
 

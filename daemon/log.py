@@ -12,7 +12,9 @@ def configure_logging(level: str = "info", *, json: bool | None = None) -> None:
     """JSON unless stderr is a terminal outside systemd (journald sets JOURNAL_STREAM)."""
     if json is None:
         json = not sys.stderr.isatty() or "JOURNAL_STREAM" in os.environ
-    renderer = structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer()
+    renderer = (
+        structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer()
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from pypdf import PdfReader
+
 from daemon.cli import init_workspace
 from daemon.workspace import Workspace
 
@@ -18,7 +20,9 @@ def make_workspace(root: Path, *, smtp_port: int | None = None, extra: str = "")
     """A fresh workspace with short timings; mail to a loopback SMTP server when a port is given."""
     ws = init_workspace(root)
     text = ws.config_path.read_text(encoding="utf-8")
-    text = text.replace("quiet_seconds = 5 ", "quiet_seconds = 0.3 ").replace("rescan_seconds = 60 ", "rescan_seconds = 2 ")
+    text = text.replace("quiet_seconds = 5 ", "quiet_seconds = 0.3 ").replace(
+        "rescan_seconds = 60 ", "rescan_seconds = 2 "
+    )
     if smtp_port is not None:
         text = text.replace(
             "[watch]",
@@ -57,7 +61,5 @@ def files_in(folder: Path, pattern: str = "*") -> list[Path]:
 
 def pdf_text(path: Path) -> str:
     """The text of every page of a PDF, read back with pypdf, whitespace folded."""
-    from pypdf import PdfReader
-
     text = " ".join(page.extract_text() or "" for page in PdfReader(path).pages)
     return " ".join(text.replace("\u00a0", " ").split())

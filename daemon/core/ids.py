@@ -14,7 +14,8 @@ _ACCOUNT_WEIGHTS = (7, 1, 3) * 8   # 23 digits: БИК part + 20-digit account
 
 
 def _check_digit(digits: str, weights: tuple[int, ...]) -> int:
-    return sum(int(d) * w for d, w in zip(digits, weights)) % 11 % 10
+    # zip stops at the weights on purpose: the digits include the check digits being verified
+    return sum(int(d) * w for d, w in zip(digits, weights, strict=False)) % 11 % 10
 
 
 def inn_error(inn: str) -> str | None:
@@ -23,7 +24,10 @@ def inn_error(inn: str) -> str | None:
     if len(inn) == 10:
         valid = _check_digit(inn, _INN10_WEIGHTS) == int(inn[9])
     else:
-        valid = _check_digit(inn, _INN11_WEIGHTS) == int(inn[10]) and _check_digit(inn, _INN12_WEIGHTS) == int(inn[11])
+        valid = (
+            _check_digit(inn, _INN11_WEIGHTS) == int(inn[10])
+            and _check_digit(inn, _INN12_WEIGHTS) == int(inn[11])
+        )
     return None if valid else "ИНН: неверная контрольная сумма"
 
 
@@ -40,7 +44,8 @@ def bik_error(bik: str) -> str | None:
 
 
 def _key_valid(prefix: str, account: str) -> bool:
-    return sum(int(d) * w for d, w in zip(prefix + account, _ACCOUNT_WEIGHTS)) % 10 == 0
+    # 23 digits against 24 weights: zip stops at the digits, the last weight is never used
+    return sum(int(d) * w for d, w in zip(prefix + account, _ACCOUNT_WEIGHTS, strict=False)) % 10 == 0
 
 
 def account_error(account: str, bik: str) -> str | None:

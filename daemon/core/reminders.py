@@ -7,6 +7,7 @@ old period): nobody gets a reminder together with the invoice it is about.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,14 +21,15 @@ class InvoiceDue:
     client_name: str
     client_email: str | None
     manager_email: str | None
-    date: date
-    due_date: date
+    # `dt.date` in this class: the field `date` shadows the type for the annotations below it
+    date: dt.date
+    due_date: dt.date
     total: Decimal
     paid: Decimal
-    issued_on: date     # the day billdrop issued (and mailed) it
+    issued_on: dt.date     # the day billdrop issued (and mailed) it
 
     @property
-    def reminded_from(self) -> date:
+    def reminded_from(self) -> dt.date:
         return max(self.due_date, self.issued_on)
 
     @property
@@ -49,9 +51,14 @@ class ReminderPlan:
 
 
 def due_reminders(
-    invoices: Sequence[InvoiceDue], sent: Collection[tuple[str, int]], today: date, schedule_days: Sequence[int]
+    invoices: Sequence[InvoiceDue],
+    sent: Collection[tuple[str, int]],
+    today: date,
+    schedule_days: Sequence[int],
 ) -> ReminderPlan:
-    reminders, superseded = [], []
+    """The reminders due today, one per invoice (its highest due level), and the levels it skips."""
+    reminders: list[Reminder] = []
+    superseded: list[tuple[str, int]] = []
     for invoice in invoices:
         if invoice.outstanding <= 0:
             continue
@@ -66,8 +73,10 @@ def due_reminders(
     return ReminderPlan(tuple(reminders), tuple(superseded))
 
 
-def overdue_by_manager(invoices: Sequence[InvoiceDue], today: date, default_manager: str | None) -> dict[str, list[InvoiceDue]]:
-    """Each manager's overdue, not fully paid invoices (the daily digest); no manager and no default: skipped."""
+def overdue_by_manager(
+    invoices: Sequence[InvoiceDue], today: date, default_manager: str | None
+) -> dict[str, list[InvoiceDue]]:
+    """Each manager's overdue, not fully paid invoices (the daily digest); no manager, no default: skipped."""
     digests: dict[str, list[InvoiceDue]] = {}
     for invoice in invoices:
         manager = invoice.manager_email or default_manager

@@ -10,7 +10,7 @@ Values are made single-line (whitespace runs become one space, so a line break c
 early) and cp1251-safe: a character cp1251 lacks becomes its compatibility form without accents
 («é» → «e», «ﬁ» → «fi», full-width «Ａ» → «A»), a hyphen or minus sign variant becomes «-», and
 anything else «?», so the operator sees where text was lost.
-"""
+"""  # noqa: RUF002 -- the full-width letter A above is the example being described
 
 from __future__ import annotations
 

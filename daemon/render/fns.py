@@ -88,7 +88,7 @@ class PersonName:
 
 
 def parse_person_name(name: str) -> PersonName:
-    """ФИО from «Иванов Иван Иванович», «Иванов И. И.» or «Иванов И.И.»; the rest after the name is Отчество."""
+    """ФИО from «Иванов Иван Иванович», «Иванов И. И.», «Иванов И.И.»; the rest after the name is Отчество."""
     parts = _NAME_PART.findall(name)
     return PersonName(
         surname=parts[0] if parts else name.strip(),
@@ -328,11 +328,30 @@ def _problems(document: Document, company: Company, function: str, name: str) ->
                 found.append(f"нет адреса {role} {party.name}: в документе {function} адрес обязателен")
     if function == "СЧФ" and not document.related_number:
         found.append(f"счёт-фактура № {document.number}: не указан акт, к которому он выставлен (строка 5а)")
+    found.extend(_line_problems(document, function))
+    found.extend(_name_problems(company, seller, buyer))
+    if function != "СЧФ" and document.contract.date is None:
+        found.append(
+            f"у договора № {document.contract.number} нет даты: основание передачи указано "
+            "«без документа-основания»"
+        )
+    return tuple(found)
+
+
+def _line_problems(document: Document, function: str) -> list[str]:
+    """Lines the format cannot carry: a VAT rate 5.03 lacks, a price not above zero (except in ДОП)."""
+    found: list[str] = []
     for line in document.lines:
         if _vat_rate(line.vat_rate) not in VAT_RATES:
             found.append(f"строка {line.position}: ставки НДС {line.vat_rate.label} нет в формате 5.03")
         if function != "ДОП" and document.net_price(line) <= 0:
             found.append(f"строка {line.position}: в документе {function} цена должна быть больше нуля")
+    return found
+
+
+def _name_problems(company: Company, seller: Counterparty, buyer: Counterparty) -> list[str]:
+    """Full names the schema needs (the signer's, an ИП's) that cannot be split, and a signer's initials."""
+    found: list[str] = []
     signer = parse_person_name(company.director)
     required_names = [("подписанта", company.director, signer)] + [  # ФИО is required for a signer and an ИП
         (role, party.name, _person_name(party))
@@ -341,15 +360,12 @@ def _problems(document: Document, company: Company, function: str, name: str) ->
     ]
     for role, written, parsed in required_names:
         if parsed.first_name is None:
-            found.append(f"ФИО {role} «{written}» не разобрать на фамилию и имя: файл не пройдёт проверку схемой")
+            found.append(
+                f"ФИО {role} «{written}» не разобрать на фамилию и имя: файл не пройдёт проверку схемой"
+            )
     if signer.has_initials:
         found.append(
             f"ФИО подписанта «{company.director}» с инициалами: оператор ЭДО сверяет его с сертификатом "
             "подписи, укажите полностью"
         )
-    if function != "СЧФ" and document.contract.date is None:
-        found.append(
-            f"у договора № {document.contract.number} нет даты: основание передачи указано "
-            "«без документа-основания»"
-        )
-    return tuple(found)
+    return found

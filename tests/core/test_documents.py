@@ -19,23 +19,24 @@ EMPTY = Ledger(counterparties={}, issued={}, sequences={})
 
 
 def rules(**overrides) -> IssueRules:
-    base = dict(
-        kinds=(DocumentKind.INVOICE, DocumentKind.ACT),
-        number_formats={DocumentKind.INVOICE: "{period:%y%m}-{seq:05}", DocumentKind.ACT: "{period:%y%m}-{seq:05}"},
-        default_vat=NO_VAT,
-        vat_included=True,
-        payment_days=10,
-    )
+    base = {
+        "kinds": (DocumentKind.INVOICE, DocumentKind.ACT),
+        "number_formats": dict.fromkeys((DocumentKind.INVOICE, DocumentKind.ACT), "{period:%y%m}-{seq:05}"),
+        "default_vat": NO_VAT,
+        "vat_included": True,
+        "payment_days": 10,
+    }
     return IssueRules(**{**base, **overrides})
 
 
 def charge(row: int, contract: str, inn: str, service: str, amount: str, **extra) -> ChargeRecord:
-    fields = dict(
-        row=row, contract=contract, account="100230", client_name='ООО "Ромашка"', inn=inn, kpp="667001001",
-        email="buh@client.ru", service_id=service, address=f"г. Екатеринбург, ул. Ленина, д. {row}",
-        service_name="Доступ в интернет", period=NOV, quantity=Decimal(1), unit="мес", price=None,
-        amount=Decimal(amount), vat_rate=None,
-    )
+    fields = {
+        "row": row, "contract": contract, "account": "100230", "client_name": 'ООО "Ромашка"', "inn": inn,
+        "kpp": "667001001", "email": "buh@client.ru", "service_id": service,
+        "address": f"г. Екатеринбург, ул. Ленина, д. {row}", "service_name": "Доступ в интернет",
+        "period": NOV, "quantity": Decimal(1), "unit": "мес", "price": None, "amount": Decimal(amount),
+        "vat_rate": None,
+    }
     return ChargeRecord(**{**fields, **extra})
 
 
@@ -96,7 +97,9 @@ def test_unchanged_reexport_is_skipped_and_changed_one_is_an_error():
     ledger = Ledger(counterparties={}, issued=issued, sequences=first.sequences)
     again = plan_of(plan_charge_documents([charge(4, "Д-1", "6672002970", "1", "10")], ledger, rules()))
     assert again.documents == () and len(again.skipped) == 2
-    other_client = plan_of(plan_charge_documents([charge(4, "Д-1", "6673317299", "1", "11")], ledger, rules()))
+    other_client = plan_of(
+        plan_charge_documents([charge(4, "Д-1", "6673317299", "1", "11")], ledger, rules())
+    )
     assert len(other_client.documents) == 2  # another billing's «Д-1», another client
     changed = plan_charge_documents([charge(4, "Д-1", "6672002970", "1", "11")], ledger, rules())
     assert isinstance(changed, tuple) and all(isinstance(e, RowError) for e in changed)
@@ -104,8 +107,9 @@ def test_unchanged_reexport_is_skipped_and_changed_one_is_an_error():
 
 
 def _issued(doc):
-    return IssuedDocument(doc.kind, doc.number, doc.contract.number, doc.period_start,
-                          line_fingerprint(doc.lines), doc.total)
+    return IssuedDocument(
+        doc.kind, doc.number, doc.contract.number, doc.period_start, line_fingerprint(doc.lines), doc.total
+    )
 
 
 def test_too_long_number_is_a_row_error():
@@ -141,19 +145,24 @@ def test_tax_invoice_points_at_the_act():
     fmt = "{period:%y%m}-{seq:05}"
     kinds = (DocumentKind.INVOICE, DocumentKind.ACT, DocumentKind.TAX_INVOICE)
     ledger = Ledger(counterparties={}, issued={}, sequences={(DocumentKind.ACT, "2611-\x00"): 6})
-    vat_rules = rules(kinds=kinds, number_formats={k: fmt for k in kinds}, default_vat=VatRate(Decimal(22)))
+    vat_rules = rules(kinds=kinds, number_formats=dict.fromkeys(kinds, fmt), default_vat=VatRate(Decimal(22)))
     plan = plan_of(plan_charge_documents([charge(4, "Д-1", "6672002970", "1", "10")], ledger, vat_rules))
     by_kind = {d.kind: d for d in plan.documents}
     assert by_kind[DocumentKind.ACT].related_number == by_kind[DocumentKind.INVOICE].number == "2611-00001"
-    assert by_kind[DocumentKind.TAX_INVOICE].related_number == by_kind[DocumentKind.ACT].number == "2611-00007"
+    assert (
+        by_kind[DocumentKind.TAX_INVOICE].related_number == by_kind[DocumentKind.ACT].number == "2611-00007"
+    )
 
 
 def test_no_tax_invoice_without_vat():
     """A seller on УСН (lines без НДС) issues no счёт-фактура even when the source lists one."""
     kinds = (DocumentKind.INVOICE, DocumentKind.ACT, DocumentKind.TAX_INVOICE)
     fmt = "{period:%y%m}-{seq:05}"
-    plan = plan_of(plan_charge_documents(
-        [charge(4, "Д-1", "6672002970", "1", "10")], Ledger({}, {}, {}),
-        rules(kinds=kinds, number_formats={k: fmt for k in kinds}),
-    ))
+    plan = plan_of(
+        plan_charge_documents(
+            [charge(4, "Д-1", "6672002970", "1", "10")],
+            Ledger({}, {}, {}),
+            rules(kinds=kinds, number_formats=dict.fromkeys(kinds, fmt)),
+        )
+    )
     assert [d.kind for d in plan.documents] == [DocumentKind.INVOICE, DocumentKind.ACT]

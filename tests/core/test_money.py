@@ -16,7 +16,11 @@ def test_to_kopecks_rounds_half_up():
 def test_vat_included_22_percent():
     """НДС в т.ч. 22 %: 1220.00 holds 220.00."""
     amounts = split_vat(Decimal("1220.00"), VatRate(Decimal(22)), included=True)
-    assert (amounts.net, amounts.vat, amounts.gross) == (Decimal("1000.00"), Decimal("220.00"), Decimal("1220.00"))
+    assert (amounts.net, amounts.vat, amounts.gross) == (
+        Decimal("1000.00"),
+        Decimal("220.00"),
+        Decimal("1220.00"),
+    )
 
 
 def test_vat_on_top_rounds_per_line():
@@ -27,8 +31,8 @@ def test_vat_on_top_rounds_per_line():
 
 def test_no_vat_and_zero_rate_carry_no_tax():
     """«Без НДС» and 0 % both give zero VAT but stay different rates."""
-    assert split_vat(Decimal("10"), NO_VAT, included=True).vat == Decimal("0.00")
-    assert split_vat(Decimal("10"), VatRate(Decimal(0)), included=False).vat == Decimal("0.00")
+    assert split_vat(Decimal(10), NO_VAT, included=True).vat == Decimal("0.00")
+    assert split_vat(Decimal(10), VatRate(Decimal(0)), included=False).vat == Decimal("0.00")
     assert NO_VAT.label == "Без НДС" and VatRate(Decimal(0)).label == "0%"
 
 

@@ -16,7 +16,9 @@ def test_account_format_scopes_per_account_and_period():
     fmt = "{account}-{period:%m%y}-{seq}"
     assert render_number(fmt, period=NOV, seq=1, account="4100") == "4100-1126-1"
     assert sequence_scope(fmt, period=NOV, account="4100") != sequence_scope(fmt, period=NOV, account="4107")
-    assert sequence_scope(fmt, period=NOV, account="4100") != sequence_scope(fmt, period=date(2026, 12, 1), account="4100")
+    assert sequence_scope(fmt, period=NOV, account="4100") != sequence_scope(
+        fmt, period=date(2026, 12, 1), account="4100"
+    )
 
 
 def test_worst_case_length_flags_long_accounts():

@@ -36,10 +36,18 @@ def test_sample_matches_the_readme(shared_samples):
     paid = {}
     for allocation in result.allocations:
         paid[allocation.invoice_number] = paid.get(allocation.invoice_number, 0) + allocation.amount
-    statuses = {i.number: invoice_status(i.total, paid.get(i.number, 0), date(2026, 11, 11), date(2026, 11, 30))
-                for i in INVOICES}
-    assert statuses == {"2611-00001": "paid", "2611-00002": "paid", "2611-00003": "paid", "2611-00004": "overdue",
-                        "2611-00005": "paid", "2611-00006": "paid"}
+    statuses = {
+        i.number: invoice_status(i.total, paid.get(i.number, 0), date(2026, 11, 11), date(2026, 11, 30))
+        for i in INVOICES
+    }
+    assert statuses == {
+        "2611-00001": "paid",
+        "2611-00002": "paid",
+        "2611-00003": "paid",
+        "2611-00004": "overdue",
+        "2611-00005": "paid",
+        "2611-00006": "paid",
+    }
     assert paid["2611-00004"] == Decimal("5316.34")
     rules = {a.invoice_number: a.rule for a in result.allocations}
     assert rules["2611-00005"] == "inn_oldest" and rules["2611-00003"] == "number"
@@ -71,7 +79,10 @@ def test_short_number_only_among_the_payers_invoices():
 
 def test_broken_statement_names_line_and_key():
     """A bad amount is reported with its line and key; a wrong first line is refused."""
-    data = "1CClientBankExchange\nСекцияДокумент=Платежное поручение\nНомер=1\nДата=01.11.2026\nСумма=abc\nКонецДокумента\n"
+    data = (
+        "1CClientBankExchange\nСекцияДокумент=Платежное поручение\nНомер=1\nДата=01.11.2026\nСумма=abc\n"
+        "КонецДокумента\n"
+    )
     failure = parse_statement(data.encode("cp1251"))
     assert isinstance(failure, StatementFailure)
     assert (failure.errors[0].line, failure.errors[0].key, failure.errors[0].value) == (5, "Сумма", "abc")
@@ -80,7 +91,10 @@ def test_broken_statement_names_line_and_key():
 
 def test_utf8_statement_declared_windows_and_cp866():
     """Real files lie about their encoding: UTF-8 is tried first; DOS means cp866."""
-    text = "1CClientBankExchange\nКодировка={}\nСекцияДокумент=Платежное поручение\nНомер=1\nДата=01.11.2026\nСумма=5.00\nПлательщик1=ООО Ромашка\nКонецДокумента\nКонецФайла\n"
+    text = (
+        "1CClientBankExchange\nКодировка={}\nСекцияДокумент=Платежное поручение\nНомер=1\nДата=01.11.2026\n"
+        "Сумма=5.00\nПлательщик1=ООО Ромашка\nКонецДокумента\nКонецФайла\n"
+    )
     for encoding, declared in (("utf-8", "Windows"), ("cp866", "DOS")):
         statement = parse_statement(text.format(declared).encode(encoding))
         assert isinstance(statement, BankStatement) and statement.documents[0].payer_name == "ООО Ромашка"

@@ -15,7 +15,8 @@ def test_prorate_counts_both_ends():
 
 def test_prorate_removed_mid_month():
     """Active 01.11–11.11: 11 of 30 days of 15 000 is 5 500."""
-    assert prorate(Decimal("15000"), date(2026, 11, 1), date(2026, 11, 1), date(2026, 11, 11)) == Decimal("5500.00")
+    part = prorate(Decimal(15000), date(2026, 11, 1), date(2026, 11, 1), date(2026, 11, 11))
+    assert part == Decimal("5500.00")
 
 
 def test_whole_month_gives_full_fee():

@@ -7,9 +7,21 @@ from daemon.core.reminders import InvoiceDue, due_reminders, overdue_by_manager
 DUE = date(2026, 11, 11)
 
 
-def invoice(number: str, paid: str = "0", manager: str | None = None, issued_on: date = date(2026, 11, 1)) -> InvoiceDue:
-    return InvoiceDue(number, "6674085940", 'ООО "Гранит"', "buh@granit.ru", manager, date(2026, 11, 1), DUE,
-                      Decimal("100.00"), Decimal(paid), issued_on)
+def invoice(
+    number: str, paid: str = "0", manager: str | None = None, issued_on: date = date(2026, 11, 1)
+) -> InvoiceDue:
+    return InvoiceDue(
+        number,
+        "6674085940",
+        'ООО "Гранит"',
+        "buh@granit.ru",
+        manager,
+        date(2026, 11, 1),
+        DUE,
+        Decimal("100.00"),
+        Decimal(paid),
+        issued_on,
+    )
 
 
 def test_levels_come_in_turn_and_never_twice():
@@ -35,7 +47,8 @@ def test_an_invoice_issued_after_its_due_date_is_reminded_after_the_grace_from_i
     assert due_reminders(late, set(), date(2026, 11, 27), [3, 10]).reminders == ()
     first = due_reminders(late, set(), date(2026, 11, 28), [3, 10]).reminders
     assert [(r.level, r.days_overdue) for r in first] == [(1, 17)]
-    assert overdue_by_manager(late, date(2026, 11, 25), "boss@x.ru")["boss@x.ru"] == late  # managers see it at once
+    # managers see it at once
+    assert overdue_by_manager(late, date(2026, 11, 25), "boss@x.ru")["boss@x.ru"] == late
 
 
 def test_paid_invoices_are_not_reminded():
@@ -48,6 +61,11 @@ def test_paid_invoices_are_not_reminded():
 def test_digest_per_manager_with_default():
     """Invoices go to their own manager, the rest to the default one."""
     digests = overdue_by_manager(
-        [invoice("A-1", manager="anna@x.ru"), invoice("A-2"), invoice("A-3", paid="50")], date(2026, 11, 20), "boss@x.ru"
+        [invoice("A-1", manager="anna@x.ru"), invoice("A-2"), invoice("A-3", paid="50")],
+        date(2026, 11, 20),
+        "boss@x.ru",
     )
-    assert {m: [i.number for i in v] for m, v in digests.items()} == {"anna@x.ru": ["A-1"], "boss@x.ru": ["A-2", "A-3"]}
+    assert {m: [i.number for i in v] for m, v in digests.items()} == {
+        "anna@x.ru": ["A-1"],
+        "boss@x.ru": ["A-2", "A-3"],
+    }

@@ -11,7 +11,9 @@ from daemon.core.report import REPORT_ROW_CAP, FileReport, RowError, report_html
 
 def test_report_caps_rows_and_keeps_the_count():
     """More than the cap: the first rows are listed and the total is kept."""
-    errors = [RowError(n, "ИНН", "1", "ИНН: неверная контрольная сумма") for n in range(REPORT_ROW_CAP + 5, 1, -1)]
+    errors = [
+        RowError(n, "ИНН", "1", "ИНН: неверная контрольная сумма") for n in range(REPORT_ROW_CAP + 5, 1, -1)
+    ]
     report = FileReport.for_rows("f.csv", "charges", errors)
     data = json.loads(report_json(report))
     assert data["total_errors"] == REPORT_ROW_CAP + 4 and len(data["errors"]) == REPORT_ROW_CAP
@@ -20,7 +22,9 @@ def test_report_caps_rows_and_keeps_the_count():
 
 def test_html_escapes_formula_and_markup():
     """A cell like =HYPERLINK(…) or <script> shows as text, never as markup."""
-    report = FileReport.for_rows("f.csv", "charges", [RowError(2, "Клиент", '=HYPERLINK("x")<script>', "плохо")])
+    report = FileReport.for_rows(
+        "f.csv", "charges", [RowError(2, "Клиент", '=HYPERLINK("x")<script>', "плохо")]
+    )
     html = report_html(report).decode()
     assert "<script>" not in html and "&lt;script&gt;" in html and "=HYPERLINK(&quot;x&quot;)" in html
 
@@ -31,10 +35,14 @@ def test_file_level_reason():
     assert report.as_text() == "f.xlsx: файл XLSX повреждён" and report.errors == ()
 
 
-@pytest.mark.parametrize("value", ['=HYPERLINK("http://evil.example","Клик")', "+7(912)", "-1+2", "@SUM(A1)", "\t=1+1"])
+@pytest.mark.parametrize(
+    "value", ['=HYPERLINK("http://evil.example","Клик")', "+7(912)", "-1+2", "@SUM(A1)", "\t=1+1"]
+)
 def test_xlsx_cells_that_excel_would_evaluate_stay_text(value):
     """Formula injection: the value is an inline string with Excel's quote prefix, never a formula."""
-    data = report_xlsx(FileReport.for_rows("f.csv", "charges", [RowError(4, "Клиент", value, "ИНН: неверная")]))
+    data = report_xlsx(
+        FileReport.for_rows("f.csv", "charges", [RowError(4, "Клиент", value, "ИНН: неверная")])
+    )
     cell = load_workbook(io.BytesIO(data)).active["C3"]
     assert (cell.value, cell.data_type, cell.quotePrefix) == (value, "s", True)
     sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()

@@ -10,7 +10,10 @@ from daemon.core.schema import parse_schema
 from daemon.core.sources.charges import Validated, validate_table
 
 SCHEMA = parse_schema((builtin_dir("inbox_schemas") / "charges.toml").read_text(encoding="utf-8"), "charges")
-HEADER = "Договор;Лицевой счет;Клиент;ИНН;КПП;Email;Услуга;Период;Дата подключения;Дата отключения;Абонплата;Цена;Сумма;Мусор"
+HEADER = (
+    "Договор;Лицевой счет;Клиент;ИНН;КПП;Email;Услуга;Период;Дата подключения;Дата отключения;"
+    "Абонплата;Цена;Сумма;Мусор"
+)
 
 
 def validate(*rows: str) -> Validated:
@@ -25,7 +28,11 @@ def test_good_row_becomes_a_record():
     record = result.records[0]
     assert result.errors == () and result.ignored_columns == ("Мусор",)
     assert (record.row, record.amount, record.quantity, record.unit, record.period) == (
-        2, Decimal("3500.00"), Decimal(1), "мес", date(2026, 11, 1)
+        2,
+        Decimal("3500.00"),
+        Decimal(1),
+        "мес",
+        date(2026, 11, 1),
     )
 
 

@@ -33,5 +33,5 @@ def test_kopecks_always_two_digits(amount):
 
 def test_negative_is_refused():
     """A negative amount has no invoice wording."""
-    with pytest.raises(ValueError):
-        amount_in_words(Decimal("-1"))
+    with pytest.raises(ValueError, match="отрицательная сумма"):
+        amount_in_words(Decimal(-1))

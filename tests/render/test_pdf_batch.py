@@ -1,4 +1,4 @@
-"""Print forms rendered in batches and in the process pool: each PDF is byte for byte the one rendered alone."""
+"""Print forms rendered in batches and in the process pool: each PDF is, byte for byte, the one made alone."""
 from __future__ import annotations
 
 import io
@@ -18,8 +18,13 @@ VAT22 = VatRate(Decimal(22))
 
 def mixed_documents() -> list:
     """Every kind of form, and a multi-page invoice among one-page ones."""
-    long_invoice = document(DocumentKind.INVOICE, "2611-00099", ROMASHKA,
-                            tuple(line(n, "100.00", VAT22, included=False) for n in range(1, 61)), included=False)
+    long_invoice = document(
+        DocumentKind.INVOICE,
+        "2611-00099",
+        ROMASHKA,
+        tuple(line(n, "100.00", VAT22, included=False) for n in range(1, 61)),
+        included=False,
+    )
     return [*sample_documents(VAT22), long_invoice, *sample_documents(VAT22)[:2]]
 
 
@@ -47,8 +52,13 @@ def test_pool_replaces_its_workers_and_keeps_rendering(renderer, company):
     (with `max_tasks_per_child` the pool stalled for good once both workers reached the limit)."""
     documents = mixed_documents()
     expected = [renderer.render(d, company) for d in documents]
-    pool = PdfPool(builtin_dir("templates") / "pdf", workers=2, batch_size=2, inline_below=2,
-                   documents_per_worker=len(documents))
+    pool = PdfPool(
+        builtin_dir("templates") / "pdf",
+        workers=2,
+        batch_size=2,
+        inline_below=2,
+        documents_per_worker=len(documents),
+    )
     workers = []
     try:
         for _ in range(3):

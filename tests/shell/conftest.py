@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.workspaces import make_workspace, start_daemon
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 SMTP_USER = "billdrop"
 SMTP_PASSWORD = "секрет-123"  # non-ASCII on purpose: AUTH must carry UTF-8
@@ -35,7 +35,7 @@ class _Handler:
     def __init__(self, server: SmtpServer) -> None:
         self._server = server
 
-    async def handle_RCPT(
+    async def handle_RCPT(  # noqa: N802 -- aiosmtpd looks hooks up by these names
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         reply = self._server.refusals.get(address)
@@ -44,7 +44,7 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 -- as above
         raw = envelope.original_content or envelope.content
         message = BytesParser(policy=policy.default).parsebytes(raw)
         self._server.deliveries.append(Delivery(envelope.mail_from, tuple(envelope.rcpt_tos), message))

@@ -26,12 +26,18 @@ def test_check_reports_and_changes_nothing(tmp_path, capsys):
 def test_process_exit_codes(tmp_path, shared_samples):
     """0 when all files are accepted, 1 when any is quarantined, 2 without a config."""
     ws = make_workspace(tmp_path / "ws")
-    (ws.inbox("charges") / "good.csv").write_bytes((shared_samples / "charges" / "isp_charges_2026-11.csv").read_bytes())
+    (ws.inbox("charges") / "good.csv").write_bytes(
+        (shared_samples / "charges" / "isp_charges_2026-11.csv").read_bytes()
+    )
     assert main(["process", "-w", str(ws.root)]) == 0
     (ws.inbox("charges") / "bad.csv").write_text(BAD, encoding="utf-8")
     assert main(["process", "-w", str(ws.root)]) == 1
     assert [p.name for p in files_in(ws.quarantine("charges"))] == [
-        "bad.csv", "bad.csv.errors.html", "bad.csv.errors.json", "bad.csv.errors.xlsx"]
+        "bad.csv",
+        "bad.csv.errors.html",
+        "bad.csv.errors.json",
+        "bad.csv.errors.xlsx",
+    ]
     assert main(["process", "-w", str(tmp_path / "nowhere")]) == 2
 
 
@@ -66,7 +72,7 @@ def test_init_writes_a_loadable_commented_config(tmp_path):
 
 
 def test_systemd_unit_is_hardened():
-    """Type=notify with a watchdog, a dedicated user, a read-only system but the workspace, no capabilities."""
+    """Type=notify with a watchdog, a dedicated user, a read-only system but the workspace, no capability."""
     lines = (PROJECT_ROOT / "systemd" / "billdrop.service").read_text(encoding="utf-8").splitlines()
     directives = [line.split("=", 1) for line in lines if "=" in line and not line.startswith("#")]
     service = dict(directives)
@@ -86,7 +92,10 @@ def test_bad_inputs_are_quarantined_with_a_reason(tmp_path, shared_samples):
         "empty.csv": b"",
         "header only.csv": "Договор;Клиент;ИНН;Услуга;Период;Сумма\n".encode("cp1251"),
         "junk.csv": bytes(range(256)) * 40,
-        "koi8.csv": (shared_samples / "charges" / "isp_charges_2026-11.csv").read_bytes().decode("cp1251").encode("koi8_r", errors="replace"),
+        "koi8.csv": (shared_samples / "charges" / "isp_charges_2026-11.csv")
+        .read_bytes()
+        .decode("cp1251")
+        .encode("koi8_r", errors="replace"),
         "обрезанный ..xlsx": xlsx[: len(xlsx) // 2],
     }
     for name, data in inputs.items():
@@ -100,13 +109,18 @@ def test_bad_inputs_are_quarantined_with_a_reason(tmp_path, shared_samples):
 
 
 def test_a_million_row_csv_is_refused_unread(tmp_path):
-    """1,000,000 rows (~100 MB) exceed the source's size limit: quarantined with the limit named, memory untouched."""
+    """1,000,000 rows (~100 MB) exceed the size limit: quarantined, the limit named, memory untouched."""
     ws = make_workspace(tmp_path / "ws")
-    row = "Д-000001;100001;ООО «Клиент»;6600000010;667001001;a@b.ru;1;ул. Ленина, д. 1;Интернет;11.2026;;;3500,00;3500,00;Без НДС\r\n"
+    row = (
+        "Д-000001;100001;ООО «Клиент»;6600000010;667001001;a@b.ru;1;ул. Ленина, д. 1;Интернет;11.2026;;;"
+        "3500,00;3500,00;Без НДС\r\n"
+    )
     path = ws.inbox("charges") / "huge.csv"
     with open(path, "wb") as handle:
-        handle.write("Договор;Лицевой счет;Клиент;ИНН;КПП;Email;ID сервиса;Адрес;Услуга;Период;С;По;Абонплата;Сумма;НДС\r\n"
-                     .encode("cp1251"))
+        handle.write(
+            "Договор;Лицевой счет;Клиент;ИНН;КПП;Email;ID сервиса;Адрес;Услуга;Период;С;По;"
+            "Абонплата;Сумма;НДС\r\n".encode("cp1251")
+        )
         handle.write(row.encode("cp1251") * 1_000_000)
     size = path.stat().st_size
     _, idle = _peak_rss_of_process(make_workspace(tmp_path / "idle"))
@@ -120,8 +134,12 @@ def test_a_million_row_csv_is_refused_unread(tmp_path):
 
 def _peak_rss_of_process(ws) -> tuple[int, int]:
     """`billdrop process` in a child process: its exit code and its own peak RSS in bytes."""
-    proc = subprocess.Popen([sys.executable, "-m", "daemon", "process", "-w", str(ws.root)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daemon", "process", "-w", str(ws.root)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return proc.returncode, usage.ru_maxrss * 1024

@@ -31,7 +31,9 @@ def _process(ws) -> subprocess.Popen:
 def _snapshot(ws) -> dict:
     """Numbers, totals, every output's bytes (XML without its creation time) and every mail."""
     with sqlite3.connect(ws.state_path) as conn:
-        documents = conn.execute("SELECT kind, number, inn, total, fingerprint FROM documents ORDER BY 1, 2").fetchall()
+        documents = conn.execute(
+            "SELECT kind, number, inn, total, fingerprint FROM documents ORDER BY 1, 2"
+        ).fetchall()
         sequences = conn.execute("SELECT kind, scope, last FROM sequences ORDER BY 1, 2").fetchall()
     pdfs = {p.relative_to(ws.root).as_posix(): p.read_bytes() for p in files_in(ws.root / "documents")}
     xml = sorted(  # file names carry the commit time, so compare the messages, not their order
@@ -55,9 +57,12 @@ def _drop(ws, exports: list[bytes]) -> None:
 
 
 def test_sigkill_at_random_points_over_fifty_files_changes_nothing(tmp_path):
-    """Kill -9 at random moments while 50 files are processed, restart each time; the end state equals a calm run."""
+    """Kill -9 at random moments over 50 files, restarting each time; the end state equals a calm run."""
     months = [date(2022 + m // 12, m % 12 + 1, 1) for m in range(50)]
-    exports = [charges_csv(contracts=2, services_per_contract=2, period=month, seed=m) for m, month in enumerate(months)]
+    exports = [
+        charges_csv(contracts=2, services_per_contract=2, period=month, seed=m)
+        for m, month in enumerate(months)
+    ]
 
     calm = make_workspace(tmp_path / "calm")
     _drop(calm, exports)

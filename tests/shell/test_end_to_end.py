@@ -8,14 +8,19 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.generate import charges_csv
+from daemon import outputs
+from daemon.cli import main
 from tests.edschema import validate_message
-from tests.workspaces import files_in, pdf_text, wait_for
+from tests.workspaces import files_in, make_workspace, pdf_text, wait_for
 
 pytestmark = pytest.mark.slow
 
 
 def _log_events(log_path: Path) -> list[dict]:
-    return [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
+    return [
+        json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.startswith("{")
+    ]
 
 
 def _documents(ws) -> list[tuple]:
@@ -39,14 +44,23 @@ def test_charges_samples_through_the_daemon(running, shared_samples, specs_dir, 
 
     invoice = ws.root / "documents" / "6674085940" / "2026-11" / "Счет_2611-00004.pdf"
     text = pdf_text(invoice)
-    for expected in ("2611-00004", 'ООО "Гранит"', "6674085940", "ул. 8 Марта, д. 58", "10 632,67", "СеверНет"):
+    for expected in (
+        "2611-00004",
+        'ООО "Гранит"',
+        "6674085940",
+        "ул. 8 Марта, д. 58",
+        "10 632,67",
+        "СеверНет",
+    ):
         assert expected in text, expected
     act_text = pdf_text(ws.root / "documents" / "661909802738" / "2026-11" / "Акт_2611-00003.pdf")
     assert "2 020,33" in act_text and "ул. Советская, д. 42, оф. 9" in act_text
 
     clients = 25 + 12  # distinct ИНН with an e-mail in the CSV and in the XLSX
     wait_for(lambda: len(smtp_server.messages) >= clients, what="client mails")
-    mail = next(m for m in smtp_server.messages if m["To"] == "buh3@client3.ru" and "2611-00004" in m["Subject"])
+    mail = next(
+        m for m in smtp_server.messages if m["To"] == "buh3@client3.ru" and "2611-00004" in m["Subject"]
+    )
     names = sorted(part.get_filename() for part in mail.iter_attachments())
     assert names == ["Акт_2611-00004.pdf", "Счет_2611-00004.pdf"]
 
@@ -57,7 +71,7 @@ def test_charges_samples_through_the_daemon(running, shared_samples, specs_dir, 
 
 def test_bad_file_is_quarantined_with_every_error(running, shared_samples):
     """Wrong ИНН checksum and text in an amount: quarantined, both named, nothing else changes."""
-    ws, proc, log_path = running
+    ws, proc, _ = running
     good = shared_samples / "charges" / "isp_charges_2026-11.csv"
     text = good.read_bytes().decode("cp1251")
     bad = text.replace("6672002970", "6672002971", 1).replace(";6900,00;6900,00;", ";6900,00;шесть;", 1)
@@ -79,11 +93,6 @@ def test_bad_file_is_quarantined_with_every_error(running, shared_samples):
 
 def test_a_large_file_gives_1c_messages_in_parts_of_whole_contracts(tmp_path, specs_dir, monkeypatch):
     """Outputs are made part by part (memory stays flat); a part never splits a contract's invoice and act."""
-    from benchmarks.generate import charges_csv
-    from daemon import outputs
-    from daemon.cli import main
-    from tests.workspaces import make_workspace
-
     monkeypatch.setattr(outputs, "DOCUMENTS_PER_MESSAGE", 3)
     ws = make_workspace(tmp_path / "ws")
     (ws.inbox("charges") / "month.csv").write_bytes(charges_csv(contracts=5, services_per_contract=2))
@@ -94,6 +103,8 @@ def test_a_large_file_gives_1c_messages_in_parts_of_whole_contracts(tmp_path, sp
     for message in messages:
         text = message.read_bytes()
         assert validate_message(text, "1.20", specs_dir) == []
-        assert text.count("<Документ.ЗаказКлиента>".encode()) == text.count("<Документ.РеализацияТоваровУслуг>".encode())
+        assert text.count("<Документ.ЗаказКлиента>".encode()) == text.count(
+            "<Документ.РеализацияТоваровУслуг>".encode()
+        )
     assert sum(m.read_bytes().count("<Документ.ЗаказКлиента>".encode()) for m in messages) == 5
     assert len(files_in(ws.root / "documents", "*.pdf")) == 10

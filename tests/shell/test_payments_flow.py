@@ -21,11 +21,14 @@ EXPECTED = {"2611-00001": "paid", "2611-00002": "paid", "2611-00003": "paid", "2
 
 def _state(ws) -> tuple:
     with sqlite3.connect(ws.state_path) as conn:
-        return tuple(conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in ("payments", "allocations", "balances"))
+        return tuple(
+            conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+            for t in ("payments", "allocations", "balances")
+        )
 
 
 def test_statement_marks_the_readme_invoices_paid(running, shared_samples):
-    """Charges, then the statement: 00001–00003, 00005, 00006 paid, 00004 partly, 100.00 kept, 811 reported."""
+    """Charges, then the statement: 00001–00003, 00005, 00006 paid, 00004 partly, 100.00 kept, 811 named."""
     ws, proc, _ = running
     shutil.copy(shared_samples / "charges" / "isp_charges_2026-11.csv", ws.inbox("charges"))
     wait_for(lambda: len(files_in(ws.root / "archive")) == 1, what="charges archived")
@@ -56,8 +59,13 @@ def test_reminders_reach_the_right_people_once(tmp_path, shared_samples, smtp_se
     """Overdue unpaid invoices get one reminder each with the invoice attached; the manager one digest."""
     ws = make_workspace(tmp_path / "ws", smtp_port=smtp_server.port)
     config = ws.config_path.read_text(encoding="utf-8")
-    ws.config_path.write_text(config.replace('# default_manager = "manager@severnet.example.ru"',
-                                             'default_manager = "boss@severnet.example.ru"'), encoding="utf-8")
+    ws.config_path.write_text(
+        config.replace(
+            '# default_manager = "manager@severnet.example.ru"',
+            'default_manager = "boss@severnet.example.ru"',
+        ),
+        encoding="utf-8",
+    )
     shutil.copy(shared_samples / "charges" / "isp_charges_2026-11.csv", ws.inbox("charges"))
     shutil.copy(shared_samples / "bank" / "kl_to_1c_2026-11.txt", ws.inbox("bank"))
     assert main(["process", "-w", str(ws.root)]) == 0
@@ -87,7 +95,10 @@ def test_reminders_reach_the_right_people_once(tmp_path, shared_samples, smtp_se
 def test_malformed_statement_is_quarantined_naming_line_and_key(tmp_path, capsys):
     """A statement with a bad amount goes to quarantine; the report names the line and the key."""
     ws = make_workspace(tmp_path / "ws")
-    bad = "1CClientBankExchange\nСекцияДокумент=Платежное поручение\nНомер=1\nДата=01.11.2026\nСумма=12,3,4\nКонецДокумента\nКонецФайла\n"
+    bad = (
+        "1CClientBankExchange\nСекцияДокумент=Платежное поручение\nНомер=1\nДата=01.11.2026\nСумма=12,3,4\n"
+        "КонецДокумента\nКонецФайла\n"
+    )
     (ws.inbox("bank") / "bad.txt").write_bytes(bad.encode("cp1251"))
     assert main(["process", "-w", str(ws.root)]) == 1
     report = (ws.quarantine("bank") / "bad.txt.errors.json").read_text(encoding="utf-8")
@@ -100,8 +111,9 @@ def test_smtp_down_mails_wait_and_go_exactly_once(tmp_path, shared_samples, smtp
     """With the relay down the mails stay queued; once it is back each is delivered once, no more."""
     ws = make_workspace(tmp_path / "ws", smtp_port=smtp_server.port)
     config = ws.config_path.read_text(encoding="utf-8")
-    ws.config_path.write_text(config.replace("max_attempts = 10", "max_attempts = 10\nretry_base_seconds = 0"),
-                              encoding="utf-8")
+    ws.config_path.write_text(
+        config.replace("max_attempts = 10", "max_attempts = 10\nretry_base_seconds = 0"), encoding="utf-8"
+    )
     smtp_server.stop()
     shutil.copy(shared_samples / "charges" / "isp_charges_2026-11.csv", ws.inbox("charges"))
     assert main(["process", "-w", str(ws.root)]) == 0

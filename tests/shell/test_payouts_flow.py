@@ -1,4 +1,4 @@
-"""The payout platform through the running daemon: agents' acts, their PDFs for the platform, payment orders."""
+"""The payout platform through the running daemon: agents' acts, PDFs for the platform, payment orders."""
 from __future__ import annotations
 
 import json
@@ -13,7 +13,7 @@ from tests.edschema import validate_message
 from tests.workspaces import files_in, make_workspace, pdf_text, wait_for
 
 pytestmark = pytest.mark.slow
-NEW_ACCOUNT = "40702810200000012345"   # Меридиан's new account at the same bank (БИК 044525225)
+NEW_ACCOUNT = "40702810200000012345"  # Меридиан's new account at the same bank (БИК 044525225)
 
 
 def _cards(ws) -> dict[str, dict]:
@@ -33,22 +33,34 @@ def test_payouts_then_a_known_agent_then_acceptances(running, shared_samples, sp
     wait_for(lambda: len(files_in(ws.root / "archive")) == 1, what="payouts file archived")
 
     new_agent = pdf_text(ws.outbox("platform") / "90001.pdf")
-    for expected in ("с 01.03.2026 по 20.11.2026", 'ООО "Меридиан"', "7710951927", "78 427,00", "АД-7000",
-                     "ИСПОЛНИТЕЛЬ", "ЗАКАЗЧИК", 'ООО "СеверНет"'):
+    for expected in (
+        "с 01.03.2026 по 20.11.2026",
+        'ООО "Меридиан"',
+        "7710951927",
+        "78 427,00",
+        "АД-7000",
+        "ИСПОЛНИТЕЛЬ",
+        "ЗАКАЗЧИК",
+        'ООО "СеверНет"',
+    ):
         assert expected in new_agent, expected
-    assert files_in(ws.root / "documents" / "7710951927", "*.pdf")[0].read_bytes() == (
-        ws.outbox("platform") / "90001.pdf").read_bytes()
+    assert (
+        files_in(ws.root / "documents" / "7710951927", "*.pdf")[0].read_bytes()
+        == (ws.outbox("platform") / "90001.pdf").read_bytes()
+    )
     (message,) = files_in(ws.outbox("1c"), "*.xml")
     assert validate_message(message.read_bytes(), "1.20", specs_dir) == []
     assert message.read_text(encoding="utf-8").count("<Документ.ПоступлениеТоваровУслуг>") == 8
-    assert message.read_text(encoding="utf-8").count("<Справочник.Номенклатура>") == 1  # one service, not one per payout
+    # one service, not one per payout
+    assert message.read_text(encoding="utf-8").count("<Справочник.Номенклатура>") == 1
     assert len(_cards(ws)) == 8
 
     # the same agent's next payout, with a new bank account: the card is updated, not duplicated
     later = (shared_samples / "payouts" / "payout_90101.csv").read_text(encoding="utf-8")
     (ws.inbox("payouts") / "payout_90101.csv").write_text(
-        later.replace("40702810669436944628", NEW_ACCOUNT), encoding="utf-8")
-    wait_for(lambda: (ws.outbox("platform") / "90101.pdf").exists(), what="the known agent's act")
+        later.replace("40702810669436944628", NEW_ACCOUNT), encoding="utf-8"
+    )
+    wait_for((ws.outbox("platform") / "90101.pdf").exists, what="the known agent's act")
     known_agent = pdf_text(ws.outbox("platform") / "90101.pdf")
     assert "с 21.11.2026 по 24.11.2026" in known_agent and "12 345,67" in known_agent
     cards = _cards(ws)
@@ -62,7 +74,9 @@ def test_payouts_then_a_known_agent_then_acceptances(running, shared_samples, sp
     (bank_file,) = files_in(ws.outbox("bank"), "*.txt")
     statement = parse_statement(bank_file.read_bytes())
     assert sorted((str(d.amount), d.payee_inn) for d in statement.documents) == [
-        ("37847.00", "501289446853"), ("78427.00", "7710951927")]
+        ("37847.00", "501289446853"),
+        ("78427.00", "7710951927"),
+    ]
     assert {d.payer_inn for d in statement.documents} == {"6670000014"}
     assert bank_file.read_bytes().decode("cp1251").startswith("1CClientBankExchange")
     wait_for(lambda: len(files_in(ws.outbox("1c"), "*.xml")) == 3, what="the payment orders for 1C")
@@ -73,13 +87,18 @@ def test_payouts_then_a_known_agent_then_acceptances(running, shared_samples, sp
 
 
 def test_bad_requisites_and_unknown_acceptances_are_quarantined(tmp_path, shared_samples):
-    """Bad ИНН, account key and a 10-digit ИНН without КПП are all named; an acceptance of nothing is refused."""
+    """A bad ИНН, account key, a 10-digit ИНН without КПП are named; an acceptance of nothing is refused."""
     ws = make_workspace(tmp_path / "ws")
     sample = (shared_samples / "payouts" / "payouts_2026-11-20.csv").read_text(encoding="utf-8")
-    bad = (sample.replace("7710951927", "7710951928").replace("40802810375921131138", "40802810375921131139")
-           .replace("7713386543,771301001", "7713386543,"))
+    bad = (
+        sample.replace("7710951927", "7710951928")
+        .replace("40802810375921131138", "40802810375921131139")
+        .replace("7713386543,771301001", "7713386543,")
+    )
     (ws.inbox("payouts") / "bad.csv").write_text(bad, encoding="utf-8")
-    (ws.inbox("acceptances") / "early.csv").write_text("payout_id,accepted_at\n77777,2026-11-21\n", encoding="utf-8")
+    (ws.inbox("acceptances") / "early.csv").write_text(
+        "payout_id,accepted_at\n77777,2026-11-21\n", encoding="utf-8"
+    )
     assert main(["process", "-w", str(ws.root)]) == 1
     report = json.loads((ws.quarantine("payouts") / "bad.csv.errors.json").read_text(encoding="utf-8"))
     named = {(e["line"], e["column"]) for e in report["errors"]}
@@ -90,10 +109,12 @@ def test_bad_requisites_and_unknown_acceptances_are_quarantined(tmp_path, shared
 
 
 def test_hostile_payout_ids_and_names_stay_inside_the_workspace(tmp_path, shared_samples):
-    """A payout id of `../../..` and a name that is a formula: files land under outbox/platform, text stays text."""
+    """A payout id `../../..`, a name that is a formula: files stay under outbox/platform, text stays text."""
     ws = make_workspace(tmp_path / "ws")
     sample = (shared_samples / "payouts" / "payout_90101.csv").read_text(encoding="utf-8")
-    hostile = sample.replace("\n90101,", "\n../../../evil,").replace('"ООО ""Меридиан"""', '"=HYPERLINK(""http://x"",""ООО <b>&"")"')
+    hostile = sample.replace("\n90101,", "\n../../../evil,").replace(
+        '"ООО ""Меридиан"""', '"=HYPERLINK(""http://x"",""ООО <b>&"")"'
+    )
     (ws.inbox("payouts") / "выплата ..csv").write_text(hostile, encoding="utf-8")
     assert main(["process", "-w", str(ws.root)]) == 0
     (pdf,) = files_in(ws.outbox("platform"))

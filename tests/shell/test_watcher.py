@@ -96,7 +96,8 @@ def test_slowly_written_file_is_delivered_once_after_it_stops_growing(inbox: Pat
             last_write = time.monotonic()
         ready = watcher.get(timeout=DELIVERY_TIMEOUT_S)
         assert ready == ReadyFile("charges", path)
-        assert time.monotonic() - last_write >= 0.5  # closed by its writer: the settle time, not the quiet period
+        # closed by its writer: the settle time, not the quiet period
+        assert time.monotonic() - last_write >= 0.5
         assert path.stat().st_size == 12 * len(chunk)
         assert _deliveries(watcher) == []
     finally:
@@ -104,7 +105,7 @@ def test_slowly_written_file_is_delivered_once_after_it_stops_growing(inbox: Pat
 
 
 def test_a_closed_file_goes_after_the_settle_time_an_open_one_waits_the_quiet_period(inbox: Path) -> None:
-    """IN_CLOSE_WRITE says the writer is done: half a second, not the quiet period, of which 1.5 s pass here."""
+    """IN_CLOSE_WRITE says the writer is done: half a second, not the quiet period (1.5 s of it pass here)."""
     watcher = _start(inbox, quiet_s=3.0)
     try:
         with open(inbox / "held.csv", "wb") as writer:  # written, flushed, still open
@@ -137,8 +138,17 @@ def test_a_file_renamed_in_whole_goes_after_the_settle_time(inbox: Path, tmp_pat
 
 def test_junk_and_subfolders_are_never_delivered(inbox: Path, watching: InboxWatcher) -> None:
     """Lock files, OS metadata, partial downloads, dot-files and files in subfolders are ignored."""
-    for junk in ("~$charges.xlsx", ".~lock.charges.csv#", "Thumbs.db", "desktop.ini", "._charges.csv",
-                 ".DS_Store", "charges.csv.part", "charges.csv.tmp", "report.crdownload"):
+    for junk in (
+        "~$charges.xlsx",
+        ".~lock.charges.csv#",
+        "Thumbs.db",
+        "desktop.ini",
+        "._charges.csv",
+        ".DS_Store",
+        "charges.csv.part",
+        "charges.csv.tmp",
+        "report.crdownload",
+    ):
         (inbox / junk).write_bytes(b"junk")
     (inbox / "@eaDir").mkdir()
     (inbox / "@eaDir" / "charges.csv").write_bytes(b"nas thumbnail db")
