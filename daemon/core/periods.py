@@ -5,6 +5,7 @@ import calendar
 from datetime import date, timedelta
 from decimal import Decimal
 
+from daemon.core.formats import month_name  # noqa: F401  (re-exported: documents.py and mail_queue.py import it here)
 from daemon.core.money import to_kopecks
 
 
@@ -38,13 +39,3 @@ def act_period(registered: date, last_act_end: date | None, until: date) -> tupl
     start = registered if last_act_end is None else last_act_end + timedelta(days=1)
     return start, until
 
-
-MONTHS_NOMINATIVE = (
-    "январь", "февраль", "март", "апрель", "май", "июнь",
-    "июль", "август", "сентябрь", "октябрь", "ноябрь", "декабрь",
-)
-
-
-def month_name(period: date) -> str:
-    """«ноябрь 2026»."""
-    return f"{MONTHS_NOMINATIVE[period.month - 1]} {period.year}"
