@@ -11,6 +11,9 @@ from daemon.core.money import to_kopecks
 # The thousands separator of every surface: a no-break space, as the print forms have always shown it.
 THOUSANDS_SEPARATOR = "\u00a0"
 CURRENCY = "руб."
+# Field 24 «Назначение платежа» of a платёжное поручение (Положение Банка России 762-П); 1CClientBankExchange's
+# НазначениеПлатежа takes no more.
+PURPOSE_LIMIT = 210
 
 MONTHS_NOMINATIVE = (
     "январь", "февраль", "март", "апрель", "май", "июнь",

@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from daemon.core.cleaning import parse_date
+from daemon.core.formats import PURPOSE_LIMIT
 from daemon.core.ids import account_error, bik_error, corr_account_error
 from daemon.core.money import VatRate
 from daemon.core.reading import RawTable
@@ -368,9 +369,6 @@ class IssuedPayout:
 class OrderPlan:
     orders: tuple[PaymentOrder, ...]
     sequences: Mapping[tuple[DocumentKind, str], int]
-
-
-PURPOSE_LIMIT = 210   # НазначениеПлатежа, as banks take it
 
 
 def payment_purpose(act: Document) -> str:
