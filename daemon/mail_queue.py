@@ -24,7 +24,12 @@ log = structlog.get_logger()
 
 
 def mail_templates(templates_dir) -> Environment:
-    return Environment(loader=FileSystemLoader(templates_dir), undefined=StrictUndefined, keep_trailing_newline=True)
+    """The mails' environment, with the filters the print forms use, so a sum reads the same in both."""
+    from daemon.core.formats import FILTERS
+
+    env = Environment(loader=FileSystemLoader(templates_dir), undefined=StrictUndefined, keep_trailing_newline=True)
+    env.filters.update(FILTERS)
+    return env
 
 
 def render_mail(deps: Deps, name: str, **context) -> tuple[str, str]:
