@@ -6,7 +6,14 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 
-from daemon.core.report import REPORT_ROW_CAP, FileReport, RowError, report_html, report_json, report_xlsx
+from daemon.core.report import (
+    REPORT_ROW_CAP,
+    FileReport,
+    RowError,
+    report_html,
+    report_json,
+    report_xlsx,
+)
 
 
 def test_report_caps_rows_and_keeps_the_count():
@@ -39,3 +46,20 @@ def test_xlsx_cells_that_excel_would_evaluate_stay_text(value):
     assert (cell.value, cell.data_type, cell.quotePrefix) == (value, "s", True)
     sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet and 't="inlineStr"' in sheet
+
+
+@pytest.mark.parametrize(("count", "reason"), [(1, "1 ошибка в строках"), (3, "3 ошибки в строках"),
+                                               (11, "11 ошибок в строках"), (21, "21 ошибка в строках")])
+def test_reason_counts_errors_in_russian(count, reason):
+    """The reason puts the count before the noun, in the form the count takes."""
+    errors = [RowError(n + 2, "ИНН", "1", "ИНН: неверная контрольная сумма") for n in range(count)]
+    assert FileReport.for_rows("f.csv", "charges", errors).reason == reason
+
+
+def test_capped_report_counts_the_rest_in_russian():
+    """Past the cap the text and the HTML say how many more, with the plural the number takes."""
+    errors = [RowError(n, "ИНН", "1", "ИНН: неверная") for n in range(2, REPORT_ROW_CAP + 4)]
+    report = FileReport.for_rows("f.csv", "charges", errors)
+    assert report.as_text().endswith("… и ещё 2 ошибки")
+    assert f"… и ещё 2 ошибки (показаны первые {REPORT_ROW_CAP})" in report_html(report).decode()
+
