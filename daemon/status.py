@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from daemon.core.payments import invoice_status
+from daemon.core.report import is_sidecar
 from daemon.store import Store
 from daemon.workspace import Workspace
 
@@ -23,7 +24,7 @@ def collect_status(ws: Workspace, store: Store, today: date) -> dict:
     quarantine = sorted(
         p.relative_to(ws.root).as_posix()
         for p in (ws.root / "quarantine").rglob("*")
-        if p.is_file() and not p.name.endswith((".errors.json", ".errors.html"))
+        if p.is_file() and not is_sidecar(p.name)
     )
     return {
         "date": today.isoformat(),

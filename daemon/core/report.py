@@ -11,7 +11,24 @@ from openpyxl import Workbook
 from daemon.core.formats import plural
 
 REPORT_ROW_CAP = 200
+# A quarantined file `x.csv` lies beside its report as `x.csv.errors.json`, `.errors.html` and `.errors.xlsx`.
+ERRORS_JSON = ".errors.json"
+ERRORS_HTML = ".errors.html"
+ERRORS_XLSX = ".errors.xlsx"
+SIDECAR_SUFFIXES = (ERRORS_JSON, ERRORS_HTML, ERRORS_XLSX)
 ERROR_FORMS = ("ошибка", "ошибки", "ошибок")
+
+
+def sidecar_name(name: str, suffix: str) -> str:
+    """The name of a quarantined file's report in one format: «x.csv» → «x.csv.errors.json»."""
+    if suffix not in SIDECAR_SUFFIXES:
+        raise ValueError(f"not a quarantine report suffix: {suffix!r}")
+    return name + suffix
+
+
+def is_sidecar(name: str) -> bool:
+    """Whether a file in quarantine is a report beside a quarantined file rather than the file itself."""
+    return any(name.endswith(suffix) and len(name) > len(suffix) for suffix in SIDECAR_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -121,3 +138,7 @@ def report_xlsx(report: FileReport) -> bytes:
     book.save(buffer)
     return buffer.getvalue()
 
+
+def report_sidecars(report: FileReport) -> dict[str, bytes]:
+    """The report in every format, by suffix, in the order to write them (JSON, the machine record, first)."""
+    return {ERRORS_JSON: report_json(report), ERRORS_HTML: report_html(report), ERRORS_XLSX: report_xlsx(report)}

@@ -8,11 +8,15 @@ from openpyxl import load_workbook
 
 from daemon.core.report import (
     REPORT_ROW_CAP,
+    SIDECAR_SUFFIXES,
     FileReport,
     RowError,
+    is_sidecar,
     report_html,
     report_json,
+    report_sidecars,
     report_xlsx,
+    sidecar_name,
 )
 
 
@@ -63,3 +67,27 @@ def test_capped_report_counts_the_rest_in_russian():
     assert report.as_text().endswith("… и ещё 2 ошибки")
     assert f"… и ещё 2 ошибки (показаны первые {REPORT_ROW_CAP})" in report_html(report).decode()
 
+
+def test_sidecars_are_named_beside_the_file():
+    """Each report format is the quarantined file's name plus its suffix; JSON comes first."""
+    report = FileReport.for_file("f.csv", "charges", "файл CSV повреждён")
+    sidecars = report_sidecars(report)
+    assert tuple(sidecars) == SIDECAR_SUFFIXES == (".errors.json", ".errors.html", ".errors.xlsx")
+    assert [sidecar_name("f.csv", suffix) for suffix in sidecars] == ["f.csv.errors.json", "f.csv.errors.html",
+                                                                       "f.csv.errors.xlsx"]
+    assert sidecars[".errors.json"] == report_json(report) and sidecars[".errors.html"] == report_html(report)
+
+
+def test_sidecar_name_refuses_an_unknown_suffix():
+    """A typo in a suffix fails loudly instead of writing a report `status` would count as a file."""
+    with pytest.raises(ValueError):
+        sidecar_name("f.csv", ".errors.pdf")
+
+
+@pytest.mark.parametrize(("name", "sidecar"), [
+    ("f.csv.errors.json", True), ("f.csv.errors.html", True), ("f.csv.errors.xlsx", True),
+    ("f.csv", False), ("errors.xlsx", False), ("f.xlsx", False), ("f.errors.txt", False), (".errors.json", False),
+])
+def test_is_sidecar(name, sidecar):
+    """Only a name with a report suffix after a file's own name is a sidecar."""
+    assert is_sidecar(name) is sidecar
