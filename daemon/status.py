@@ -5,10 +5,13 @@ import json
 from datetime import date
 from decimal import Decimal
 
+from daemon.core.formats import format_date, format_roubles, plural_word
 from daemon.core.payments import invoice_status
 from daemon.core.report import is_sidecar
 from daemon.store import Store
 from daemon.workspace import Workspace
+
+INVOICE_FORMS = ("счёт", "счёта", "счетов")
 
 
 def collect_status(ws: Workspace, store: Store, today: date) -> dict:
@@ -49,21 +52,33 @@ def collect_status(ws: Workspace, store: Store, today: date) -> dict:
 
 
 def format_status(status: dict) -> str:
-    """A plain table for people."""
-    lines = [f"billdrop status на {status['date']}", "", "Файлы:"]
+    """A plain table for people: sums as «10 632,67 руб.», dates as «02.12.2026» (the JSON keeps plain values)."""
+    lines = [f"billdrop status на {_date(status['date'])}", "", "Файлы:"]
     lines += [f"  {outcome:<12} {count}" for outcome, count in sorted(status["files"].items())] or ["  нет"]
     lines += ["", f"В карантине: {len(status['quarantine'])}"] + [f"  {name}" for name in status["quarantine"]]
     lines += ["", "Счета:"]
     titles = {"unpaid": "не оплачены", "partly_paid": "оплачены частично", "overdue": "просрочены"}
-    lines += [f"  {titles[s]:<20} {v['count']:>5}  {v['outstanding']:>14} руб." for s, v in status["invoices"].items()]
+    lines += [f"  {titles[s]:<20} {v['count']:>5} {plural_word(v['count'], *INVOICE_FORMS):<7} "
+              f"{_roubles(v['outstanding']):>19}" for s, v in status["invoices"].items()]
     overdue = [i for i in status["open_invoices"] if i["status"] == "overdue"]
-    lines += [f"    {i['number']:<14} {i['client'][:40]:<40} срок {i['due']}  долг {i['outstanding']}" for i in overdue]
+    lines += [f"    {i['number']:<14} {i['client'][:40]:<40} срок {_date(i['due'])}  долг {_roubles(i['outstanding'])}"
+              for i in overdue]
     lines += ["", f"Неопознанные платежи: {len(status['unmatched_payments'])}"]
-    lines += [f"  № {p['number']} от {p['date']} на {p['amount']} руб., ИНН {p['payer_inn']} {p['payer']}"
+    lines += [f"  № {p['number']} от {_date(p['date'])} на {_roubles(p['amount'])}, ИНН {p['payer_inn']} {p['payer']}"
               for p in status["unmatched_payments"]]
-    lines += ["", "Переплаты:"] + [f"  ИНН {inn}: {amount} руб." for inn, amount in status["balances"].items()]
+    lines += ["", "Переплаты:"] + [f"  ИНН {inn}: {_roubles(amount)}" for inn, amount in status["balances"].items()]
     lines += ["", "Письма: " + (", ".join(f"{k} {v}" for k, v in sorted(status["mail"].items())) or "нет")]
     return "\n".join(lines)
+
+
+def _roubles(amount: str) -> str:
+    """A sum as `collect_status` keeps it («10632.67») as people read it."""
+    return format_roubles(Decimal(amount))
+
+
+def _date(iso: str) -> str:
+    """A date as `collect_status` keeps it («2026-12-02») as people read it."""
+    return format_date(date.fromisoformat(iso))
 
 
 def status_json(status: dict) -> str:
