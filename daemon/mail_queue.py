@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from daemon.config import MailSettings
 from daemon.core.documents import Document
-from daemon.core.periods import month_name
+from daemon.core.formats import FILTERS, month_name
 from daemon.core.records import Company
 from daemon.core.report import FileReport
 from daemon.mailer import MailError, Transport, compose, retry_delay_s
@@ -27,7 +27,10 @@ log = structlog.get_logger()
 
 
 def mail_templates(templates_dir: Path) -> Environment:
-    return Environment(loader=FileSystemLoader(templates_dir), undefined=StrictUndefined, keep_trailing_newline=True)
+    """The mails' environment, with the filters the print forms use, so a sum reads the same in both."""
+    env = Environment(loader=FileSystemLoader(templates_dir), undefined=StrictUndefined, keep_trailing_newline=True)
+    env.filters.update(FILTERS)
+    return env
 
 
 @dataclass(frozen=True)

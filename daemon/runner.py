@@ -19,7 +19,7 @@ from daemon import inbox
 from daemon.config import Settings
 from daemon.context import Context
 from daemon.core.reading import FileError
-from daemon.core.report import FileReport, report_html, report_json, report_xlsx
+from daemon.core.report import ERRORS_HTML, FileReport, report_sidecars, sidecar_name
 from daemon.core.rows import Checked
 from daemon.core.schema import DEFAULT_MAX_FILE_BYTES, SourceSchema
 from daemon.mail_queue import outputs_failed_notice, quarantine_notice
@@ -199,17 +199,14 @@ def _outputs_failed(file: CommittedFile, file_name: str, exc: Exception, ctx: Co
     return Failed(error, count)
 
 
-SIDECARS = {".errors.json": report_json, ".errors.html": report_html, ".errors.xlsx": report_xlsx}
-
-
 def quarantine(path: Path, intake: Intake, report: FileReport, ctx: Context) -> Quarantined:
     """The report beside the file's place in quarantine/, then the record and the operator's notice in one
     transaction, then the file itself: a crash at any step repeats it with the same names, one notice."""
     ws = ctx.workspace
     target = inbox.free_path(ws.quarantine(intake.source), path.name)
-    for suffix, render in SIDECARS.items():
-        write_atomic(target.with_name(target.name + suffix), render(report))
-    html_report = ws.relative(target.with_name(target.name + ".errors.html"))
+    for suffix, data in report_sidecars(report).items():
+        write_atomic(target.with_name(sidecar_name(target.name, suffix)), data)
+    html_report = ws.relative(target.with_name(sidecar_name(target.name, ERRORS_HTML)))
     with ctx.store.transaction() as conn:
         files.record_quarantined(conn, intake)
         notice = quarantine_notice(report, html_report, intake.sha256, ctx.mail, ctx.settings.mail.operators)

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
+from daemon.core.formats import format_date, format_roubles, plural, plural_word
+from daemon.core.report import is_sidecar
 from daemon.core.sources.bank import invoice_status
-from daemon.runner import SIDECARS
 from daemon.store import Store, files, invoices, mail
 from daemon.workspace import Workspace
+
+INVOICE_FORMS = ("счёт", "счёта", "счетов")
+ATTEMPT_FORMS = ("попытка", "попытки", "попыток")
 
 
 def collect_status(ws: Workspace, store: Store, today: date) -> dict:
@@ -24,7 +28,7 @@ def collect_status(ws: Workspace, store: Store, today: date) -> dict:
     quarantine = sorted(
         p.relative_to(ws.root).as_posix()
         for p in (ws.root / "quarantine").rglob("*")
-        if p.is_file() and not p.name.endswith(tuple(SIDECARS))
+        if p.is_file() and not is_sidecar(p.name)
     )
     return {
         "date": today.isoformat(),
@@ -54,23 +58,41 @@ def collect_status(ws: Workspace, store: Store, today: date) -> dict:
 
 
 def format_status(status: dict) -> str:
-    """A plain table for people."""
-    lines = [f"billdrop status на {status['date']}", "", "Файлы:"]
+    """A plain table for people: sums as «10 632,67 руб.», dates as «02.12.2026» (the JSON keeps plain values)."""
+    lines = [f"billdrop status на {_date(status['date'])}", "", "Файлы:"]
     lines += [f"  {outcome:<12} {count}" for outcome, count in sorted(status["files"].items())] or ["  нет"]
     lines += ["", f"Не удаётся выпустить: {len(status['failing'])}"]
-    lines += [f"  {f['file']} ({f['source']}): попыток {f['attempts']}, {f['error']}" for f in status["failing"]]
+    lines += [f"  {f['file']} ({f['source']}): {plural(f['attempts'], *ATTEMPT_FORMS)}, {f['error']}"
+              + (f"; следующая в {_date_time(f['retry_at'])}" if f["retry_at"] else "") for f in status["failing"]]
     lines += ["", f"В карантине: {len(status['quarantine'])}"] + [f"  {name}" for name in status["quarantine"]]
     lines += ["", "Счета:"]
     titles = {"unpaid": "не оплачены", "partly_paid": "оплачены частично", "overdue": "просрочены"}
-    lines += [f"  {titles[s]:<20} {v['count']:>5}  {v['outstanding']:>14} руб." for s, v in status["invoices"].items()]
+    lines += [f"  {titles[s]:<20} {v['count']:>5} {plural_word(v['count'], *INVOICE_FORMS):<7} "
+              f"{_roubles(v['outstanding']):>19}" for s, v in status["invoices"].items()]
     overdue = [i for i in status["open_invoices"] if i["status"] == "overdue"]
-    lines += [f"    {i['number']:<14} {i['client'][:40]:<40} срок {i['due']}  долг {i['outstanding']}" for i in overdue]
+    lines += [f"    {i['number']:<14} {i['client'][:40]:<40} срок {_date(i['due'])}  долг {_roubles(i['outstanding'])}"
+              for i in overdue]
     lines += ["", f"Неопознанные платежи: {len(status['unmatched_payments'])}"]
-    lines += [f"  № {p['number']} от {p['date']} на {p['amount']} руб., ИНН {p['payer_inn']} {p['payer']}"
+    lines += [f"  № {p['number']} от {_date(p['date'])} на {_roubles(p['amount'])}, ИНН {p['payer_inn']} {p['payer']}"
               for p in status["unmatched_payments"]]
-    lines += ["", "Переплаты:"] + [f"  ИНН {inn}: {amount} руб." for inn, amount in status["balances"].items()]
+    lines += ["", "Переплаты:"] + [f"  ИНН {inn}: {_roubles(amount)}" for inn, amount in status["balances"].items()]
     lines += ["", "Письма: " + (", ".join(f"{k} {v}" for k, v in sorted(status["mail"].items())) or "нет")]
     return "\n".join(lines)
+
+
+def _roubles(amount: str) -> str:
+    """A sum as `collect_status` keeps it («10632.67») as people read it."""
+    return format_roubles(Decimal(amount))
+
+
+def _date(iso: str) -> str:
+    """A date as `collect_status` keeps it («2026-12-02») as people read it."""
+    return format_date(date.fromisoformat(iso))
+
+
+def _date_time(iso: str) -> str:
+    when = datetime.fromisoformat(iso)
+    return f"{format_date(when.date())} {when:%H:%M}"
 
 
 def status_json(status: dict) -> str:

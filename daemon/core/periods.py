@@ -38,13 +38,3 @@ def act_period(registered: date, last_act_end: date | None, until: date) -> tupl
     start = registered if last_act_end is None else last_act_end + timedelta(days=1)
     return start, until
 
-
-MONTHS_NOMINATIVE = (
-    "январь", "февраль", "март", "апрель", "май", "июнь",
-    "июль", "август", "сентябрь", "октябрь", "ноябрь", "декабрь",
-)
-
-
-def month_name(period: date) -> str:
-    """«ноябрь 2026»."""
-    return f"{MONTHS_NOMINATIVE[period.month - 1]} {period.year}"

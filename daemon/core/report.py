@@ -8,7 +8,27 @@ from html import escape
 
 from openpyxl import Workbook
 
+from daemon.core.formats import plural
+
 REPORT_ROW_CAP = 200
+# A quarantined file `x.csv` lies beside its report as `x.csv.errors.json`, `.errors.html` and `.errors.xlsx`.
+ERRORS_JSON = ".errors.json"
+ERRORS_HTML = ".errors.html"
+ERRORS_XLSX = ".errors.xlsx"
+SIDECAR_SUFFIXES = (ERRORS_JSON, ERRORS_HTML, ERRORS_XLSX)
+ERROR_FORMS = ("ошибка", "ошибки", "ошибок")
+
+
+def sidecar_name(name: str, suffix: str) -> str:
+    """The name of a quarantined file's report in one format: «x.csv» → «x.csv.errors.json»."""
+    if suffix not in SIDECAR_SUFFIXES:
+        raise ValueError(f"not a quarantine report suffix: {suffix!r}")
+    return name + suffix
+
+
+def is_sidecar(name: str) -> bool:
+    """Whether a file in quarantine is a report beside a quarantined file rather than the file itself."""
+    return any(name.endswith(suffix) and len(name) > len(suffix) for suffix in SIDECAR_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -38,7 +58,7 @@ class FileReport:
     @classmethod
     def for_rows(cls, file_name: str, source: str, errors: list[RowError]) -> FileReport:
         ordered = sorted(errors, key=lambda e: (e.line, e.column))
-        reason = f"ошибок в строках: {len(errors)}" if errors else ""
+        reason = f"{plural(len(errors), *ERROR_FORMS)} в строках" if errors else ""
         return cls(file_name, source, reason, tuple(ordered[:REPORT_ROW_CAP]), len(errors))
 
     def as_text(self) -> str:
@@ -47,7 +67,7 @@ class FileReport:
         lines = [f"{self.file_name}: {self.reason}"]
         lines += [f"  строка {e.line}, столбец «{e.column}», значение «{e.value}»: {e.reason}" for e in self.errors]
         if self.errors and self.total_errors > len(self.errors):
-            lines.append(f"  … и ещё {self.total_errors - len(self.errors)}")
+            lines.append(f"  … и ещё {plural(self.total_errors - len(self.errors), *ERROR_FORMS)}")
         return "\n".join(lines)
 
 
@@ -70,7 +90,8 @@ def report_html(report: FileReport) -> bytes:
         for e in report.errors
     )
     more = report.total_errors - len(report.errors)
-    more_note = f"<p>… и ещё {more} ошибок (показаны первые {len(report.errors)}).</p>" if more > 0 and rows else ""
+    shown = len(report.errors)
+    more_note = f"<p>… и ещё {plural(more, *ERROR_FORMS)} (показаны первые {shown}).</p>" if more > 0 and rows else ""
     table = (
         "<table><thead><tr><th>Строка</th><th>Столбец</th><th>Значение</th><th>Причина</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
@@ -116,3 +137,8 @@ def report_xlsx(report: FileReport) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def report_sidecars(report: FileReport) -> dict[str, bytes]:
+    """The report in every format, by suffix, in the order to write them (JSON, the machine record, first)."""
+    return {ERRORS_JSON: report_json(report), ERRORS_HTML: report_html(report), ERRORS_XLSX: report_xlsx(report)}

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from pytils import numeral
 
+from daemon.core.formats import plural_word
 from daemon.core.money import to_kopecks
 
 ROUBLES = ("рубль", "рубля", "рублей")
@@ -18,5 +19,5 @@ def amount_in_words(amount: Decimal) -> str:
     kopecks_total = int(to_kopecks(amount) * 100)
     roubles, kopecks = divmod(kopecks_total, 100)
     words = numeral.sum_string(roubles, numeral.MALE, ROUBLES) if roubles else f"ноль {ROUBLES[2]}"
-    text = f"{words} {kopecks:02d} {numeral.choose_plural(kopecks, KOPECKS)}"
+    text = f"{words} {kopecks:02d} {plural_word(kopecks, *KOPECKS)}"
     return text[0].upper() + text[1:]

@@ -19,9 +19,10 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 
+from daemon.core.formats import PURPOSE_LIMIT
 from daemon.core.money import to_kopecks
-from daemon.core.sources.acceptances import PaymentOrder
 from daemon.core.records import BankAccount, Company
+from daemon.core.sources.acceptances import PaymentOrder
 
 FIRST_LINE = "1CClientBankExchange"
 FORMAT_VERSION = "1.03"
@@ -30,7 +31,6 @@ SENDER = "billdrop"
 DOCUMENT_KIND = "Платежное поручение"
 PAYMENT_KIND = "01"  # ВидОплаты of a платёжное поручение
 PRIORITY = "5"  # Очередность of ordinary payments to counterparties (ст. 855 ГК РФ)
-PURPOSE_LIMIT = 210  # characters in field 24 «Назначение платежа» (Положение Банка России 762-П)
 _HYPHENS = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2043\u2212\ufe63\uff0d"), "-")
 # «ПАО Сбербанк г. Екатеринбург», as copied from a printed order: the city goes to …Банк2.
 _BANK_CITY = re.compile(r"^(?P<bank>.*?\S)[\s,]+(?P<city>г\.\s?[А-ЯЁ][^,]*)$")

@@ -29,8 +29,8 @@ from lxml import etree
 
 from daemon.core.documents import Document, DocumentKind, DocumentLine
 from daemon.core.money import VatRate, to_kopecks
-from daemon.core.sources.acceptances import PaymentOrder
 from daemon.core.records import BankAccount, Company, Contract, Counterparty, LegalForm
+from daemon.core.sources.acceptances import PaymentOrder
 from daemon.core.units import DEFAULT_UNIT, okei_code
 from daemon.render.bankfile import PAYMENT_KIND, PRIORITY, payee_account
 

@@ -12,8 +12,6 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from datetime import date
-from decimal import Decimal
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from weasyprint.html import get_html_metadata
 from weasyprint.text.fonts import FontConfiguration
 
 from daemon.core.documents import Document, DocumentKind
+from daemon.core.formats import FILTERS
 from daemon.core.records import Company
 from daemon.core.units import okei_code
 from daemon.core.words import amount_in_words
@@ -36,34 +35,10 @@ TEMPLATES = {
     DocumentKind.UPD: "upd.html.j2",
     DocumentKind.TAX_INVOICE: "tax_invoice.html.j2",
 }
-MONTHS_GENITIVE = (
-    "января", "февраля", "марта", "апреля", "мая", "июня",
-    "июля", "августа", "сентября", "октября", "ноября", "декабря",
-)
-
-
-def format_money(value: Decimal) -> str:
-    """«3 500,00»: NBSP between thousands, decimal comma."""
-    whole, _, frac = f"{value:.2f}".partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    digits = whole.lstrip("-")
-    groups = []
-    while digits:
-        groups.insert(0, digits[-3:])
-        digits = digits[:-3]
-    return f"{sign}{chr(0xA0).join(groups)},{frac}"
-
-
-def format_quantity(value: Decimal) -> str:
-    return f"{value.normalize():f}".replace(".", ",")
-
-
-def format_date_long(value: date) -> str:
-    """«1 ноября 2026 г.»"""
-    return f"{value.day} {MONTHS_GENITIVE[value.month - 1]} {value.year} г."
 
 
 def make_environment(templates_dir: Path) -> Environment:
+    """The print forms' environment: the shared filters of `daemon.core.formats`, amounts in words, ОКЕИ codes."""
     env = Environment(
         loader=FileSystemLoader(templates_dir),
         autoescape=select_autoescape(["html", "j2"], default=True),
@@ -71,14 +46,7 @@ def make_environment(templates_dir: Path) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(
-        money=format_money,
-        qty=format_quantity,
-        long_date=format_date_long,
-        short_date=lambda d: f"{d:%d.%m.%Y}",
-        in_words=amount_in_words,
-        okei=lambda unit: okei_code(unit) or "--",
-    )
+    env.filters.update(FILTERS, in_words=amount_in_words, okei=lambda unit: okei_code(unit) or "--")
     return env
 
 

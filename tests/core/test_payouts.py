@@ -10,11 +10,17 @@ import pytest
 from daemon.config import builtin_dir
 from daemon.core.documents import DocumentKind, DocumentPlan, IssuedDocument, IssueRules, line_fingerprint
 from daemon.core.money import NO_VAT
-from daemon.core.sources.acceptances import Acceptance, IssuedPayout, OrderPlan, plan_payment_orders
-from daemon.core.sources.payouts import PayoutLedger, PayoutTerms, normalize_phone, plan_payouts, validate_payouts
 from daemon.core.reading import read_table
 from daemon.core.records import LegalForm
 from daemon.core.schema import parse_schema
+from daemon.core.sources.acceptances import Acceptance, IssuedPayout, OrderPlan, plan_payment_orders
+from daemon.core.sources.payouts import (
+    PayoutLedger,
+    PayoutTerms,
+    normalize_phone,
+    plan_payouts,
+    validate_payouts,
+)
 
 HEADER = (
     "id,full_name,legal_form,inn,kpp,bank_account,bik,bank_name,corr_account,phone,email,registered_at,"

@@ -6,7 +6,18 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 
-from daemon.core.report import REPORT_ROW_CAP, FileReport, RowError, report_html, report_json, report_xlsx
+from daemon.core.report import (
+    REPORT_ROW_CAP,
+    SIDECAR_SUFFIXES,
+    FileReport,
+    RowError,
+    is_sidecar,
+    report_html,
+    report_json,
+    report_sidecars,
+    report_xlsx,
+    sidecar_name,
+)
 
 
 def test_report_caps_rows_and_keeps_the_count():
@@ -47,3 +58,44 @@ def test_xlsx_cells_that_excel_would_evaluate_stay_text(value):
     assert (cell.value, cell.data_type, cell.quotePrefix) == (value, "s", True)
     sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet and 't="inlineStr"' in sheet
+
+
+@pytest.mark.parametrize(("count", "reason"), [(1, "1 ошибка в строках"), (3, "3 ошибки в строках"),
+                                               (11, "11 ошибок в строках"), (21, "21 ошибка в строках")])
+def test_reason_counts_errors_in_russian(count, reason):
+    """The reason puts the count before the noun, in the form the count takes."""
+    errors = [RowError(n + 2, "ИНН", "1", "ИНН: неверная контрольная сумма") for n in range(count)]
+    assert FileReport.for_rows("f.csv", "charges", errors).reason == reason
+
+
+def test_capped_report_counts_the_rest_in_russian():
+    """Past the cap the text and the HTML say how many more, with the plural the number takes."""
+    errors = [RowError(n, "ИНН", "1", "ИНН: неверная") for n in range(2, REPORT_ROW_CAP + 4)]
+    report = FileReport.for_rows("f.csv", "charges", errors)
+    assert report.as_text().endswith("… и ещё 2 ошибки")
+    assert f"… и ещё 2 ошибки (показаны первые {REPORT_ROW_CAP})" in report_html(report).decode()
+
+
+def test_sidecars_are_named_beside_the_file():
+    """Each report format is the quarantined file's name plus its suffix; JSON comes first."""
+    report = FileReport.for_file("f.csv", "charges", "файл CSV повреждён")
+    sidecars = report_sidecars(report)
+    assert tuple(sidecars) == SIDECAR_SUFFIXES == (".errors.json", ".errors.html", ".errors.xlsx")
+    assert [sidecar_name("f.csv", suffix) for suffix in sidecars] == ["f.csv.errors.json", "f.csv.errors.html",
+                                                                       "f.csv.errors.xlsx"]
+    assert sidecars[".errors.json"] == report_json(report) and sidecars[".errors.html"] == report_html(report)
+
+
+def test_sidecar_name_refuses_an_unknown_suffix():
+    """A typo in a suffix fails loudly instead of writing a report `status` would count as a file."""
+    with pytest.raises(ValueError):
+        sidecar_name("f.csv", ".errors.pdf")
+
+
+@pytest.mark.parametrize(("name", "sidecar"), [
+    ("f.csv.errors.json", True), ("f.csv.errors.html", True), ("f.csv.errors.xlsx", True),
+    ("f.csv", False), ("errors.xlsx", False), ("f.xlsx", False), ("f.errors.txt", False), (".errors.json", False),
+])
+def test_is_sidecar(name, sidecar):
+    """Only a name with a report suffix after a file's own name is a sidecar."""
+    assert is_sidecar(name) is sidecar

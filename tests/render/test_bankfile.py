@@ -10,8 +10,8 @@ import pytest
 
 from daemon.core.bankstatement import BankStatement, StatementDocument, parse_statement
 from daemon.core.money import NO_VAT, VatRate
-from daemon.core.sources.acceptances import PaymentOrder
 from daemon.core.records import BankAccount, Contract, Counterparty, LegalForm
+from daemon.core.sources.acceptances import PaymentOrder
 from daemon.render.bankfile import render_payment_file
 from tests.render.test_enterprisedata import AGENT, AGENT_CONTRACT
 

@@ -7,7 +7,6 @@ from decimal import Decimal
 from daemon.core.documents import DocumentKind
 from daemon.core.money import VatRate
 from daemon.core.records import Counterparty, LegalForm
-from daemon.render.pdf import format_money
 from tests.render.test_enterprisedata import ROMASHKA, document, line, sample_documents
 from tests.workspaces import pdf_text
 
@@ -64,8 +63,3 @@ def test_same_document_same_bytes(renderer, company):
     """Rendering is deterministic: no creation date, a stable identifier."""
     doc = sample_documents(VatRate(Decimal(22)))[0]
     assert renderer.render(doc, company) == renderer.render(doc, company)
-
-
-def test_money_format():
-    """NBSP between thousands, decimal comma."""
-    assert format_money(Decimal("10632.67")) == "10\u00a0632,67" and format_money(Decimal(0)) == "0,00"

@@ -6,9 +6,9 @@ from decimal import Decimal
 from pypdf import PdfReader
 
 from daemon.core.documents import Document, DocumentKind
+from daemon.core.formats import format_money, format_quantity
 from daemon.core.money import NO_VAT, VatRate, to_kopecks
 from daemon.core.units import okei_code
-from daemon.render.pdf import format_money, format_quantity
 from tests.render.test_enterprisedata import ROMASHKA, SIDOROV, document, line, sample_documents
 from tests.render.test_pdf import render_text
 

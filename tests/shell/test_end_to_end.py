@@ -63,6 +63,8 @@ def test_charges_samples_through_the_daemon(running, shared_samples, specs_dir, 
     )
     names = sorted(part.get_filename() for part in mail.iter_attachments())
     assert names == ["Акт_2611-00004.pdf", "Счет_2611-00004.pdf"]
+    body = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "на сумму 10\u00a0632,67 руб." in body and "10632.67" not in body  # as the PDF prints it
 
     processed = [e for e in _log_events(log_path) if e["event"] == "file.processed"]
     assert [e["outcome"] for e in processed] == ["accepted", "accepted"]

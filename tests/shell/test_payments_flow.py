@@ -85,7 +85,7 @@ def test_reminders_reach_the_right_people_once(tmp_path, shared_samples, smtp_se
     granit = next(m for m in to_clients if m["Subject"].endswith("2611-00004"))
     assert granit["To"] == "buh3@client3.ru"
     assert [a.get_filename() for a in granit.iter_attachments()] == ["Счет_2611-00004.pdf"]
-    assert "5316.33" in granit.get_body().get_content()
+    assert "осталось 5\u00a0316,33 руб." in granit.get_body().get_content()  # as the attached PDF writes sums
     assert len(digests) == 1 and "2611-00004" in digests[0].get_body().get_content()
 
     remind_once(ws, load_settings(ws.root), ten_days_on)

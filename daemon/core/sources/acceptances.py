@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from daemon.core.cells import RequiredDate, RequiredText
 from daemon.core.documents import Document, DocumentKind, IssueRules, next_number
+from daemon.core.formats import PURPOSE_LIMIT
 from daemon.core.money import VatRate
 from daemon.core.reading import FileError, RawTable, read_table
 from daemon.core.records import Contract, Counterparty
@@ -77,9 +78,6 @@ class IssuedPayout:
 class OrderPlan:
     orders: tuple[PaymentOrder, ...]
     sequences: Mapping[tuple[DocumentKind, str], int]
-
-
-PURPOSE_LIMIT = 210   # НазначениеПлатежа, as banks take it
 
 
 def payment_purpose(act: Document) -> str:

@@ -36,8 +36,9 @@ from daemon.core.documents import (
     line_fingerprint,
     next_number,
 )
+from daemon.core.formats import month_name
 from daemon.core.money import VatRate, split_vat, to_kopecks
-from daemon.core.periods import month_end, month_name, month_start, prorate
+from daemon.core.periods import month_end, month_start, prorate
 from daemon.core.reading import FileError, RawRow, RawTable, read_table
 from daemon.core.records import ChargeRecord, Contract, Counterparty, legal_form_for
 from daemon.core.report import RowError
