@@ -92,9 +92,9 @@ def process_inboxes(deps: Deps) -> list[FileOutcome]:
     return outcomes
 
 
-def run_once(ws: Workspace, settings: Settings) -> int:
+def run_once(ws: Workspace, settings: Settings, clock: Callable[[], datetime] = local_now) -> int:
     """`billdrop process`: 0 when every file was accepted, 1 when any was quarantined."""
-    deps = build_deps(ws, settings)
+    deps = build_deps(ws, settings, clock)
     deps.pdf.start()  # workers load WeasyPrint while the first file is read and validated
     outcomes = process_inboxes(deps)
     flush_mail(deps, mail_transport(ws, settings))
