@@ -1,4 +1,4 @@
-"""Shared fixtures: where the official specs and the shared samples are, and a fixed company."""
+"""Shared fixtures: where the official specs and the shared samples are, a fixed company, `--update-golden`."""
 from __future__ import annotations
 
 import os
@@ -9,6 +9,20 @@ import pytest
 from daemon.core.records import BankAccount, Company
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/golden/**/expected/ from the current outputs instead of comparing (review in git)",
+    )
+
+
+@pytest.fixture(scope="session")
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """Whether golden tests rewrite their expected/ folders (`pytest --update-golden`)."""
+    return bool(request.config.getoption("--update-golden"))
 
 
 def _shared_dir(env: str, name: str) -> Path:
