@@ -52,7 +52,7 @@ def test_prorated_amount_is_checked_against_fee_and_dates():
     good = validate("Д-1;1;ИП Сидоров;661909802738;;a@b.ru;Тел;11.2026;02.11.2026;;590,00;;570,33;")
     bad = validate("Д-1;1;ИП Сидоров;661909802738;;a@b.ru;Тел;11.2026;02.11.2026;;590,00;;580,00;")
     assert good.errors == () and good.records[0].amount == Decimal("570.33")
-    assert bad.errors[0].column == "Сумма" and "570.33" in bad.errors[0].reason
+    assert bad.errors[0].column == "Сумма" and "570,33 руб." in bad.errors[0].reason
 
 
 def test_amount_computed_from_fee_when_missing():

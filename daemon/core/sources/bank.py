@@ -22,6 +22,7 @@ from daemon.core.bankstatement import (
     incoming_payments,
     parse_statement,
 )
+from daemon.core.formats import format_roubles
 from daemon.core.report import RowError
 from daemon.core.rows import Checked
 
@@ -115,7 +116,7 @@ def match_payments(payments: Sequence[Payment], invoices: Sequence[OpenInvoice],
 
 
 def _explain(payment: Payment, invoice: OpenInvoice, rule: str) -> str:
-    head = f"платёж № {payment.number} от {payment.date:%d.%m.%Y} на {payment.amount} руб."
+    head = f"платёж № {payment.number} от {payment.date:%d.%m.%Y} на {format_roubles(payment.amount)}"
     if rule == "number":
         owner = "" if invoice.inn == payment.payer_inn else f" (счёт выставлен ИНН {invoice.inn}, плательщик ИНН {payment.payer_inn})"
         return f"{head}: номер счёта {invoice.number} найден в назначении платежа{owner}"

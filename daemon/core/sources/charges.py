@@ -36,7 +36,7 @@ from daemon.core.documents import (
     line_fingerprint,
     next_number,
 )
-from daemon.core.formats import month_name
+from daemon.core.formats import format_roubles, month_name
 from daemon.core.money import VatRate, split_vat, to_kopecks
 from daemon.core.periods import month_end, month_start, prorate
 from daemon.core.reading import FileError, RawRow, RawTable, read_table
@@ -214,9 +214,9 @@ def _charge_record(parsed: ChargeRow, row: RawRow) -> ChargeRecord | list[tuple[
             problems.append(("amount", "сумма не заполнена, и нет ни цены, ни абонентской платы, чтобы её рассчитать"))
     else:
         if parsed.price is not None and to_kopecks(parsed.price * quantity) != amount:
-            problems.append(("amount", f"сумма не равна количеству × цене = {to_kopecks(parsed.price * quantity)}"))
+            problems.append(("amount", f"сумма не равна количеству × цене = {format_roubles(to_kopecks(parsed.price * quantity))}"))
         if prorated is not None and dated and prorated != amount:
-            problems.append(("amount", f"сумма не равна абонплате пропорционально дням = {prorated}"))
+            problems.append(("amount", f"сумма не равна абонплате пропорционально дням = {format_roubles(prorated)}"))
     if problems:
         return problems
     return ChargeRecord(
@@ -391,7 +391,7 @@ def _reissue_error(first: ChargeRecord, issued: IssuedDocument, lines: Sequence[
         column="Договор",
         value=first.contract,
         reason=f"за {month_name(first.period)} по договору уже выставлен {issued.kind.title.lower()} "
-        f"№ {issued.number} на {issued.total} руб.; в новой выгрузке {total} руб. — "
+        f"№ {issued.number} на {format_roubles(issued.total)}; в новой выгрузке {format_roubles(total)} — "
         "исправление выставленного документа делается корректировкой, а не новым номером",
     )
 
@@ -417,7 +417,7 @@ def reconcile_totals(validated: Validated) -> list[RowError]:
         actual = sum((r.amount for r in covered), start=Decimal("0.00"))
         if actual != control.amount:
             errors.append(RowError(control.line, "Итого", str(control.amount),
-                                   f"контрольная сумма {control.amount} не равна сумме строк {actual}"))
+                                   f"контрольная сумма {format_roubles(control.amount)} не равна сумме строк {format_roubles(actual)}"))
     return errors
 
 

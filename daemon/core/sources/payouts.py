@@ -23,6 +23,7 @@ from daemon.core.documents import (
     PlanResult,
     next_number,
 )
+from daemon.core.formats import format_roubles
 from daemon.core.ids import account_error, bik_error, corr_account_error
 from daemon.core.money import split_vat
 from daemon.core.periods import act_period
@@ -276,7 +277,7 @@ def plan_payouts(records: Sequence[PayoutRecord], ledger: PayoutLedger, terms: P
             else:
                 errors.append(_error(record, "amount", str(record.amount),
                                      f"по выплате № {record.payout_id} уже оформлен акт № {issued.number} на "
-                                     f"{issued.total} руб.; изменить выплату можно только корректировкой"))
+                                     f"{format_roubles(issued.total)}; изменить выплату можно только корректировкой"))
             continue
         contract = contracts.get(record.inn) or ledger.contracts.get(record.inn) or _new_contract(record, terms)
         contracts[record.inn] = contract
