@@ -29,12 +29,12 @@ from lxml import etree
 
 from daemon.core.documents import Document, DocumentKind, DocumentLine
 from daemon.core.money import VatRate, to_kopecks
+from daemon.core.onec import SUPPORTED_VERSIONS, VAT_RATES, vat_rate_problem, version_at_least
 from daemon.core.records import BankAccount, Company, Contract, Counterparty, LegalForm
 from daemon.core.sources.acceptances import PaymentOrder
 from daemon.core.units import DEFAULT_UNIT, okei_code
 from daemon.render.bankfile import PAYMENT_KIND, PRIORITY, payee_account
 
-SUPPORTED_VERSIONS = ("1.11", "1.17", "1.20", "1.22")
 MSG_NS = "http://www.1c.ru/SSL/Exchange/Message"
 XS_NS = "http://www.w3.org/2001/XMLSchema"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -48,18 +48,6 @@ DOCUMENT_TIME = time(12, 0)
 CATALOG_NAME_LIMIT = 100  # 1C:Бухгалтерия's catalog Наименование is String(100)
 QUANTITY_STEP = Decimal("0.001")  # ТипКоличество has 3 fraction digits
 RUB = ("643", "руб.")
-# VAT rate → (ВидСтавки from 1.17 on, the СтавкиНДС enum value up to 1.16 or None where it has none).
-# 1C:Бухгалтерия picks its rate by Ставка; ВидСтавки is required by the schema (NOTES §2.4).
-VAT_RATES: dict[Decimal | None, tuple[str, str | None]] = {
-    None: ("БезНДС", "БезНДС"),
-    Decimal(0): ("Нулевая", "НДС0"),
-    Decimal(5): ("Пониженная", None),
-    Decimal(7): ("Пониженная", None),
-    Decimal(10): ("Пониженная", "НДС10"),
-    Decimal(18): ("Общая", "НДС18"),
-    Decimal(20): ("Общая", "НДС20"),
-    Decimal(22): ("Общая", None),
-}
 DOCUMENT_TYPES = {
     DocumentKind.INVOICE: "ЗаказКлиента",  # 1C:Бухгалтерия loads it as СчетНаОплатуПокупателю
     DocumentKind.ACT: "РеализацияТоваровУслуг",
@@ -93,7 +81,7 @@ class _Format:
             )
 
     def _since(self, version: str) -> bool:
-        return tuple(map(int, self.version.split("."))) >= tuple(map(int, version.split(".")))
+        return version_at_least(self.version, version)
 
     @property
     def namespace(self) -> str:
@@ -172,12 +160,6 @@ def _document_ref(kind: DocumentKind, number: str, day: date, company: Company) 
 
 def _person_kind(form: LegalForm) -> str:
     return "ЮридическоеЛицо" if form is LegalForm.LEGAL else "ФизическоеЛицо"
-
-
-def _vat_names(rate: VatRate) -> tuple[str, str | None]:
-    if rate.percent not in VAT_RATES:
-        raise ValueError(f"ставка НДС {rate.label} не поддерживается форматом EnterpriseData")
-    return VAT_RATES[rate.percent]
 
 
 def _unique(items: Iterable[T], key: Callable[[T], Hashable]) -> list[T]:
@@ -308,13 +290,11 @@ class _Writer:
 
     def vat_rate(self, parent: etree._Element, rate: VatRate) -> None:
         """СтавкаНДС: the 1.17+ structure, or the old enum, which cannot express 22, 7 or 5 %."""
-        kind, legacy = _vat_names(rate)
+        problem = vat_rate_problem(rate, self.fmt.version)  # refused before the commit; a bug if it comes here
+        if problem:
+            raise ValueError(problem)
+        kind, legacy = VAT_RATES[rate.percent]
         if not self.fmt.vat_structure:
-            if legacy is None:
-                raise ValueError(
-                    f"ставка НДС {rate.label} требует формата EnterpriseData 1.17 или новее "
-                    f"(выбран {self.fmt.version})"
-                )
             self.el(parent, "СтавкаНДС", legacy)
             return
         node = self.el(parent, "СтавкаНДС")
