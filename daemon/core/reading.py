@@ -165,7 +165,7 @@ def _read_xlsx(data: bytes, schema: SourceSchema) -> RawTable | FileError:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError):  # the last: an unknown zip version
         return FileError("файл XLSX повреждён или обрезан (не открывается как архив Excel)")
     if unpacked > schema.max_xlsx_bytes:
         return FileError(
