@@ -1,4 +1,4 @@
-"""`make bench`: parse/validate and PDF figures, and generated months end to end, each beside its target.
+"""`make bench`: parse/validate, XLSX read (openpyxl before, calamine now), PDF figures, and generated months end to end, each beside its target.
 
 `benchmarks/bench.py --full` also runs the 10,000-contract month and the 100,000-row file to the end
 (about 45 minutes on 2 cores); by default the first is extrapolated from 1,000 contracts and the second
@@ -7,6 +7,7 @@ is stopped once its PDFs stream, when the main process has passed its peak.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import re
 import signal
@@ -20,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.generate import charges_csv
+from benchmarks.generate import charges_csv, legal_inn
 from benchmarks.latency import payout_latency
 from daemon.config import builtin_dir
 from daemon.core.reading import read_table
@@ -46,6 +47,44 @@ def parse_rate(rows: int, repeats: int = 3) -> float:
         best = min(best, time.perf_counter() - started)
         assert not validated.errors, validated.errors[:3]
     return len(validated.records) / best
+
+
+def _charges_xlsx(rows: int) -> bytes:
+    """A `rows` × 12 register as a billing writes it: title, header, text, numbers, dates, a percent."""
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Начисления")
+    sheet.append(["Реестр начислений за 11.2026 (сгенерировано)"])
+    sheet.append([])
+    sheet.append(["Договор", "Лицевой счет", "Клиент", "ИНН", "КПП", "Email", "Услуга", "Период",
+                  "Дата подключения", "Абонплата", "Сумма", "Ставка НДС"])
+    for n in range(rows):
+        sheet.append([f"Д-{n:06d}", 100000 + n, f"ООО «Клиент {n}»", int(legal_inn(n + 1)), "667001001",
+                      f"buh{n}@client.example.ru", "Доступ в интернет", "11.2026", datetime(2026, 11, 1 + n % 28),
+                      3500, 3500 - n % 100 + 0.25, 0.22])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def xlsx_read_rates(rows: int) -> dict[str, float]:
+    """Rows per second reading one generated XLSX: the former openpyxl reader (the tests' golden copy) and
+    read_table with calamine, one run each in this process; the tables must be equal."""
+    from tests.core.test_xlsx_calamine import openpyxl_read_xlsx
+
+    schema = parse_schema(SCHEMA.read_text(encoding="utf-8"), "charges")
+    data = _charges_xlsx(rows)
+    started = time.perf_counter()
+    new = read_table(data, "bench.xlsx", schema)
+    calamine_s = time.perf_counter() - started
+    started = time.perf_counter()
+    old = openpyxl_read_xlsx(data, schema)
+    openpyxl_s = time.perf_counter() - started
+    assert new == old, "calamine and openpyxl tables differ"
+    return {"openpyxl": rows / openpyxl_s, "calamine": rows / calamine_s, "mb": len(data) / 2**20}
 
 
 def _ms_per_document(render, count: int, repeats: int = 2) -> float:
@@ -181,6 +220,11 @@ def main(argv: list[str] | None = None) -> None:
     full = args.parse_args(argv).full
     print(f"billdrop bench ({os.cpu_count()} cores)")
     _row("parse + validate, 60,000 rows", f"{parse_rate(60_000):,.0f} rows/s", "≥ 50,000 rows/s")
+    xlsx = xlsx_read_rates(100_000)
+    _row(f"XLSX read, 100,000 rows × 12 ({xlsx['mb']:.1f} MB): openpyxl", f"{xlsx['openpyxl']:,.0f} rows/s",
+         "baseline (before)")
+    _row("  calamine (read_table now)", f"{xlsx['calamine']:,.0f} rows/s", "report")
+    _row("  speed-up of calamine over openpyxl", f"{xlsx['calamine'] / xlsx['openpyxl']:.1f}x", "≥ 10x")
     with tempfile.TemporaryDirectory() as tmp:
         pdf = pdf_speed(Path(tmp))
         _row("PDF, naive write_pdf() per act, fontTools subsetting", f"{pdf['naive_fonttools']:.1f} ms/doc",

@@ -2,14 +2,18 @@
 
 CSV: strict UTF-8 (BOM or not) first, then Windows-1251 checked for plausible Cyrillic; the delimiter
 and the header row (not necessarily line 1) are found by matching the schema's required columns.
+XLSX: read by python-calamine (Rust), cells shown as text by `excel_cell_text` exactly as openpyxl's were.
 """
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
+from xml.parsers import expat
 
 from daemon.core.cleaning import excel_cell_text
 from daemon.core.schema import SourceSchema, header_key
@@ -19,6 +23,19 @@ DELIMITERS = (";", "\t", ",")
 XLSX_MAGIC = b"PK\x03\x04"
 _CYRILLIC_PAIR = re.compile("(?=[\u0410-\u044f\u0401\u0451]{2})")
 _CASE_FLIP = re.compile("[\u0430-\u044f\u0451](?=[\u0410-\u042f\u0401])")
+# calamine lays a sheet out as one dense grid from its first to its last cell, 32 bytes a cell, and aborts
+# the whole process when that cannot be allocated: an 8 KB file with cells in A1 and XFD1048576 asks for
+# 512 GB. Sheets spanning more cells than this are refused before calamine sees them (512 MB).
+XLSX_MAX_CELLS = 2**24
+_SHEET_FOLDERS = ("xl/worksheets/", "xl/chartsheets/", "xl/dialogsheets/")  # where calamine finds sheets
+_FOLD = bytes.maketrans(b"\t\n\r'abcdefghijklmnopqrstuvwxyz", b'   "ABCDEFGHIJKLMNOPQRSTUVWXYZ')
+_FAR_REF = re.compile(rb' R *= *"[A-Z]*([0-9]{6,})"')   # row 100000 and below
+_WIDE_REF = re.compile(rb' R *= *"([A-Z]{2,})')         # column AA and right of it
+_LETTER_REF = re.compile(rb' R *= *"([A-Z])[0-9]')
+_ODD_CELL = re.compile(rb"<C[>/]")              # a cell without attributes
+_PREFIXED_CELL = re.compile(rb":C[ >/]")         # <x:c …>
+_DIMENSION = re.compile(rb'<DIMENSION REF="(?:[A-Z]*[0-9]*:)?([A-Z]*)')
+_ERROR_CELL = re.compile(rb'<C R="([A-Z]+)([0-9]+)"[^>]* T="E"[^>]*>')
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,32 +160,236 @@ def _read_csv(text: str, schema: SourceSchema) -> RawTable | FileError:
 
 
 def _read_xlsx(data: bytes, schema: SourceSchema) -> RawTable | FileError:
-    from openpyxl import load_workbook  # imported here: CSV-only runs never pay for it
+    from python_calamine import CalamineWorkbook, SheetTypeEnum, WorksheetNotFound  # CSV-only runs never pay
 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError):  # the last: an unknown zip version
         return FileError("файл XLSX повреждён или обрезан (не открывается как архив Excel)")
     if unpacked > schema.max_xlsx_bytes:
         return FileError(
             f"файл XLSX распаковывается в {unpacked // 2**20} МБ, больше допустимых "
             f"{schema.max_xlsx_bytes // 2**20} МБ: сохраните выгрузку в CSV или разбейте её"
         )
+    row_limit = schema.max_rows + HEADER_SEARCH_ROWS
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = book[schema.sheet] if schema.sheet else book.worksheets[0]
-        rows: list[RawRow] = []
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            rows.append(RawRow(number, tuple(excel_cell_text(v) for v in values)))
-            if len(rows) > schema.max_rows + HEADER_SEARCH_ROWS:
+        # Every part calamine could take for a sheet is measured: no lookup of ours can miss the one it reads.
+        extents = {
+            info.filename: _sheet_extent(archive.read(info))
+            for info in archive.infolist()
+            if info.filename.replace("\\", "/").lstrip("/").lower().startswith(_SHEET_FOLDERS)
+        }
+        for extent in extents.values():
+            if extent.height > row_limit:
                 return FileError(f"в файле больше {schema.max_rows} строк: разбейте выгрузку на части")
+            if extent.height * extent.width > XLSX_MAX_CELLS:
+                return FileError(
+                    f"лист XLSX растянут на {extent.height} строк × {extent.width} столбцов (ячейки "
+                    f"далеко от таблицы), больше {XLSX_MAX_CELLS} ячеек: удалите лишние ячейки или "
+                    "сохраните выгрузку в CSV"
+                )
+        book = CalamineWorkbook.from_object(io.BytesIO(data))
+        worksheets = (m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet)
+        name = schema.sheet or next(worksheets, "")
+        if not name:
+            return FileError("в книге нет ни одного листа с таблицей")
+        sheet = book.get_sheet_by_name(name)
+        end = sheet.end
+        if end is not None and end[0] + 1 > row_limit:
+            return FileError(f"в файле больше {schema.max_rows} строк: разбейте выгрузку на части")
+        rows = _sheet_rows(sheet.iter_rows(), sheet.start[1] if sheet.start else 0)
         book.close()
-    except KeyError:
+        extent = extents.get(_sheet_part(archive, name) or "")
+        if extent is None and any(e.errors for e in extents.values()):
+            return FileError(
+                f"в книге есть ячейки с ошибками Excel (#Н/Д…), а лист «{name}» не найден в архиве"
+            )
+        if extent is not None and extent.errors:
+            rows = _with_errors(rows, extent.errors)
+    except WorksheetNotFound:
         return FileError(f"в книге нет листа «{schema.sheet}»")
-    except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
+    except Exception as exc:  # calamine, zipfile and expat raise many kinds on a damaged workbook
         return FileError(f"файл XLSX повреждён: {type(exc).__name__}: {exc}")
+    except BaseException as exc:
+        # A panic inside the Rust code arrives as pyo3's PanicException, a BaseException: the file is bad,
+        # the process is fine.
+        if type(exc).__name__ != "PanicException":
+            raise
+        return FileError(f"файл XLSX повреждён: {exc}")
     while rows and not any(c.strip() for c in rows[-1].cells):
         rows.pop()
     found = _find_header(rows, schema)
-    return _table(rows, found) if isinstance(found, int) else _missing_columns(found)
+    if not isinstance(found, int):
+        return _missing_columns(found)
+    # openpyxl gave every row the width `<dimension>` claims (styled empty cells widen it), so the header
+    # did too; kept, but never wider than the cells really written, so a lying dimension costs nothing.
+    header = rows[found]
+    named = len(header.cells) - len(tuple(itertools.takewhile(lambda c: not c, reversed(header.cells))))
+    claimed = min(extent.dimension_width, extent.width) if extent is not None else 0
+    rows[found] = RawRow(header.line, (header.cells + ("",) * claimed)[: max(named, claimed)])
+    return _table(rows, found)
+
+
+def _sheet_rows(values: Iterable[list[object]], first_column: int) -> list[RawRow]:
+    """Calamine's rows as text, numbered as Excel numbers them; columns left of the data put back as empty
+    cells, as Excel (and openpyxl) show them."""
+    rows: list[RawRow] = []
+    pad = ("",) * first_column
+    distinct: dict[str, str] = {}  # one str object per distinct text, as for CSV
+    keep, text = distinct.setdefault, excel_cell_text
+    for number, cells in enumerate(values, start=1):
+        # Most cells are already str: they skip excel_cell_text's type tests.
+        texts = [keep(v, v) if v.__class__ is str else keep(t := text(v), t) for v in cells]
+        rows.append(RawRow(number, pad + tuple(texts)))
+    return rows
+
+
+def _column_number(letters: bytes) -> int:
+    """Excel's column letters as a number: A = 1, Z = 26, AA = 27."""
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + letter - 64
+    return number
+
+
+@dataclass(frozen=True)
+class SheetExtent:
+    """Rows × columns calamine lays out densely for a sheet (exact or larger, never smaller), and the error
+    cells (#N/A, #DIV/0!…) it reads as empty: (Excel row, column) → the error's text."""
+
+    height: int
+    width: int
+    errors: dict[tuple[int, int], str]
+    dimension_width: int = 0  # columns `<dimension ref>` claims (openpyxl's width), 0 without one
+
+
+def _sheet_extent(xml: bytes) -> SheetExtent:
+    """The extent of a sheet's XML, from its first to its last cell whatever `<dimension>` claims.
+
+    Mainstream writers give every cell `r="A1"` first; then the refs alone say it, found by a few passes
+    of C-speed search over a copy with whitespace, quotes and case folded (byte for byte, so offsets hold).
+    Anything else (cells without `r`, prefixed elements, UTF-16) goes through an XML parser that follows
+    calamine's own counting."""
+    if xml[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in xml[:512]:
+        return _sheet_extent_parsed(xml)
+    folded = xml.translate(_FOLD)
+    cells = folded.count(b"<C ")
+    if cells != folded.count(b'<C R="') or _ODD_CELL.search(folded) or _PREFIXED_CELL.search(folded):
+        return _sheet_extent_parsed(xml)
+    head = folded[: folded.find(b"<SHEETDATA")]
+    dimension = _DIMENSION.search(head)
+    dimension_width = _column_number(dimension[1]) if dimension else 0
+    if not cells:
+        return SheetExtent(0, 0, {}, dimension_width)
+    # Every ` R="…"` in the sheet counts (a repeated attribute too: calamine keeps the last one).
+    # Refs of one letter and five digits need no look: they stay within Z99999.
+    height = max(map(int, set(_FAR_REF.findall(folded))), default=99_999)
+    width = max(map(_column_number, set(_WIDE_REF.findall(folded))), default=26)
+    if width == 26 and height * width > XLSX_MAX_CELLS:
+        width = max(map(_column_number, set(_LETTER_REF.findall(folded))), default=26)
+    errors: dict[tuple[int, int], str] = {}
+    if b' T="E"' in folded:
+        for m in _ERROR_CELL.finditer(folded):
+            start, close = folded.find(b"<V>", m.end()), folded.find(b"</C>", m.end())
+            if not m[0].endswith(b"/>") and start != -1 and (close == -1 or start < close):
+                value = xml[start + 3 : folded.find(b"</V>", start)]
+                errors[int(m[2]), _column_number(m[1])] = value.decode("utf-8", "replace")
+    return SheetExtent(height, width, errors, dimension_width)
+
+
+def _sheet_extent_parsed(xml: bytes) -> SheetExtent:
+    """`_sheet_extent` by expat for unusual sheets: positions counted as calamine counts them (a cell without
+    `r` follows the previous one, a row without `r` the previous row), each kept at or above calamine's."""
+    row = column = height = width = dimension_width = 0
+    errors: dict[tuple[int, int], str] = {}
+    error_at: tuple[int, int] | None = None
+    text: list[str] | None = None
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        nonlocal row, column, height, width, error_at, text, dimension_width
+        local = name.rpartition(":")[2]
+        if local == "dimension":
+            dimension_width = _ref_column(attributes.get("ref", "").rpartition(":")[2])
+        elif local == "row" and "r" in attributes:
+            row = max(row, _ref_row(attributes["r"]) - 1)
+        elif local == "c":
+            if "r" in attributes:
+                cell_row, cell_column = _ref_row(attributes["r"]) - 1, _ref_column(attributes["r"]) - 1
+                column = max(column, cell_column)
+            else:
+                cell_row, cell_column = row, column
+            height, width = max(height, cell_row + 1), max(width, cell_column + 1)
+            column += 1
+            error_at = (cell_row + 1, cell_column + 1) if attributes.get("t") == "e" else None
+        elif local == "v" and error_at:
+            text = []
+
+    def end(name: str) -> None:
+        nonlocal row, column, error_at, text
+        local = name.rpartition(":")[2]
+        if local == "row":
+            row, column = row + 1, 0
+        elif local == "v" and error_at and text is not None:
+            errors[error_at] = "".join(text)
+            error_at, text = None, None
+
+    def characters(data: str) -> None:
+        if text is not None:
+            text.append(data)
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, characters
+    parser.Parse(xml, True)
+    return SheetExtent(height, width, errors, dimension_width)
+
+
+def _with_errors(rows: list[RawRow], errors: dict[tuple[int, int], str]) -> list[RawRow]:
+    """Error cells put back as the text openpyxl gave them («#N/A»): calamine reads them as empty, which
+    would let a broken formula pass for a blank cell."""
+    by_row: dict[int, dict[int, str]] = {}
+    for (row, column), text in errors.items():
+        by_row.setdefault(row, {})[column] = text
+    rows = rows + [RawRow(n, ()) for n in range(len(rows) + 1, max(by_row) + 1)]
+    for row, cells in by_row.items():
+        old = rows[row - 1].cells
+        new = list(old) + [""] * (max(cells) - len(old))
+        for column, text in cells.items():
+            new[column - 1] = text
+        rows[row - 1] = RawRow(row, tuple(new))
+    return rows
+
+
+def _sheet_part(archive: zipfile.ZipFile, name: str) -> str | None:
+    """The zip member calamine reads for sheet `name`: workbook.xml's r:id → its relationship's target."""
+    entries = _elements(archive, "xl/workbook.xml", "sheet")
+    sheets = {a.get("name"): a.get("r:id") or a.get("relationships:id") for a in entries}
+    relationships = _elements(archive, "xl/_rels/workbook.xml.rels", "Relationship")
+    targets = {a.get("Id"): a.get("Target", "") for a in relationships}
+    target = targets.get(sheets.get(name))
+    if target is None:
+        return None
+    path = target[1:] if target.startswith("/xl/") else target if target.startswith("xl/") else f"xl/{target}"
+    return next((n for n in archive.namelist() if n.lower() == path.lower()), None)
+
+
+def _elements(archive: zipfile.ZipFile, path: str, local: str) -> list[dict[str, str]]:
+    """Attributes of each `local` element of a small XML member, found case-insensitively as calamine does."""
+    member = next((n for n in archive.namelist() if n.lower() == path), None)
+    found: list[dict[str, str]] = []
+    if member is None:
+        return found
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = lambda n, a: found.append(a) if n.rpartition(":")[2] == local else None
+    parser.Parse(archive.read(member), True)
+    return found
+
+
+def _ref_row(ref: str) -> int:
+    digits = ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    return int(digits) if digits.isdigit() else 0
+
+
+def _ref_column(ref: str) -> int:
+    letters = ref[: len(ref) - len(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))]
+    return _column_number(letters.encode("ascii"))
