@@ -1,6 +1,7 @@
-"""`make bench`: parse/validate, XLSX read (openpyxl before, calamine now), PDF figures, and generated months end to end, each beside its target.
+"""`make bench`: parse, XLSX read, PDF and end-to-end figures of generated months, each beside its target.
 
-`benchmarks/bench.py --full` also runs the 10,000-contract month and the 100,000-row file to the end
+XLSX is read by openpyxl (before) and calamine (now). Run from the repository's root as `python -m
+benchmarks.bench`; `--full` also runs the 10,000-contract month and the 100,000-row file to the end
 (about 45 minutes on 2 cores); by default the first is extrapolated from 1,000 contracts and the second
 is stopped once its PDFs stream, when the main process has passed its peak.
 """
@@ -16,19 +17,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from weasyprint import CSS, HTML
+from weasyprint.pdf import fonts
 
 from benchmarks.generate import charges_csv, legal_inn
 from benchmarks.latency import payout_latency
-from daemon.config import builtin_dir
+from daemon.config import builtin_dir, load_settings
+from daemon.core.documents import DocumentKind, IssueRules
+from daemon.core.money import NO_VAT
 from daemon.core.reading import read_table
 from daemon.core.schema import parse_schema
-from daemon.core.sources.charges import validate_table
+from daemon.core.sources.charges import Ledger, plan_charge_documents, validate_table
+from daemon.render.pdf import PdfPool
 from tests.workspaces import make_workspace
 
+ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = builtin_dir("inbox_schemas") / "charges.toml"
 
 
@@ -51,9 +57,8 @@ def parse_rate(rows: int, repeats: int = 3) -> float:
 
 def _charges_xlsx(rows: int) -> bytes:
     """A `rows` × 12 register as a billing writes it: title, header, text, numbers, dates, a percent."""
-    from datetime import datetime
-
-    from openpyxl import Workbook
+    # Not at the top: the PDF pool's workers import this module, and openpyxl is the baseline's alone.
+    from openpyxl import Workbook  # noqa: PLC0415
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Начисления")
@@ -63,8 +68,8 @@ def _charges_xlsx(rows: int) -> bytes:
                   "Дата подключения", "Абонплата", "Сумма", "Ставка НДС"])
     for n in range(rows):
         sheet.append([f"Д-{n:06d}", 100000 + n, f"ООО «Клиент {n}»", int(legal_inn(n + 1)), "667001001",
-                      f"buh{n}@client.example.ru", "Доступ в интернет", "11.2026", datetime(2026, 11, 1 + n % 28),
-                      3500, 3500 - n % 100 + 0.25, 0.22])
+                      f"buh{n}@client.example.ru", "Доступ в интернет", "11.2026",
+                      datetime(2026, 11, 1 + n % 28), 3500, 3500 - n % 100 + 0.25, 0.22])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -73,7 +78,8 @@ def _charges_xlsx(rows: int) -> bytes:
 def xlsx_read_rates(rows: int) -> dict[str, float]:
     """Rows per second reading one generated XLSX: the former openpyxl reader (the tests' golden copy) and
     read_table with calamine, one run each in this process; the tables must be equal."""
-    from tests.core.test_xlsx_calamine import openpyxl_read_xlsx
+    # Not at the top: the test module builds its workbooks on import, and the PDF workers import this one.
+    from tests.core.test_xlsx_calamine import openpyxl_read_xlsx  # noqa: PLC0415
 
     schema = parse_schema(SCHEMA.read_text(encoding="utf-8"), "charges")
     data = _charges_xlsx(rows)
@@ -100,21 +106,13 @@ def _ms_per_document(render, count: int, repeats: int = 2) -> float:
 def pdf_speed(tmp: Path) -> dict[str, float]:
     """ms per document: a naive `HTML(string).write_pdf()` per act, one reused renderer document by
     document and in batches, and the pool of every core on a 100-contract month."""
-    from weasyprint import CSS, HTML
-    from weasyprint.pdf import fonts
-
-    from daemon.config import load_settings
-    from daemon.core.documents import DocumentKind, IssueRules
-    from daemon.core.sources.charges import Ledger, plan_charge_documents
-    from daemon.core.money import NO_VAT
-    from daemon.render.pdf import PdfPool
-
     company = load_settings(make_workspace(tmp / "pdf").root).company.to_company()
-    schema = parse_schema((builtin_dir("inbox_schemas") / "charges.toml").read_text(encoding="utf-8"), "charges")
+    schema = parse_schema(SCHEMA.read_text(encoding="utf-8"), "charges")
     records = validate_table(read_table(charges_csv(100, 3), "b.csv", schema), schema).records
     fmt = "{period:%y%m}-{seq:05}"
     kinds = (DocumentKind.INVOICE, DocumentKind.ACT)
-    docs = list(plan_charge_documents(records, Ledger({}, {}, {}), IssueRules(kinds, {k: fmt for k in kinds}, NO_VAT, True, 10)).documents)
+    rules = IssueRules(kinds, dict.fromkeys(kinds, fmt), NO_VAT, True, 10)
+    docs = list(plan_charge_documents(records, Ledger({}, {}, {}), rules).documents)
     templates = builtin_dir("templates") / "pdf"
     pool = PdfPool(templates)
     local = pool.local
@@ -126,8 +124,9 @@ def pdf_speed(tmp: Path) -> dict[str, float]:
                 stylesheets=[CSS(filename=str(templates / "base.css"))])
 
     def naive_fonttools() -> None:
-        """The same naive call with WeasyPrint subsetting fonts by fontTools, as it does when libharfbuzz-subset
-        is missing: the baseline the issue measured (340–560 ms, 80 % of it in subsetting)."""
+        """The same naive call with WeasyPrint subsetting fonts by fontTools, as it does when
+        libharfbuzz-subset is missing: the baseline the issue measured (340–560 ms, 80 % of it in
+        subsetting)."""
         saved, fonts.harfbuzz_subset = fonts.harfbuzz_subset, None
         try:
             naive()
@@ -204,14 +203,17 @@ def rss_until_pdfs_stream(rows: int, tmp: Path, *, pdfs: int = 2400) -> dict[str
     while process.poll() is None and written < pdfs:
         for pid in (process.pid, *_descendants(process.pid)):
             peaks[pid] = max(peaks.get(pid, 0.0), _peak_mb(pid))
-        written = sum(1 for _ in (ws.root / "documents").rglob("*.pdf")) if (ws.root / "documents").exists() else 0
+        documents = ws.root / "documents"
+        written = sum(1 for _ in documents.rglob("*.pdf")) if documents.exists() else 0
         time.sleep(0.2)
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)  # the benchmark's own process group: main, forkserver, workers
         process.wait()
     assert written >= pdfs, f"only {written} PDFs before billdrop process ended"
     workers = [mb for pid, mb in peaks.items() if pid != process.pid]
-    return {"main_mb": peaks[process.pid], "worker_mb": max(workers, default=0.0), "sum_mb": sum(peaks.values())}
+    return {
+        "main_mb": peaks[process.pid], "worker_mb": max(workers, default=0.0), "sum_mb": sum(peaks.values())
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -233,7 +235,8 @@ def main(argv: list[str] | None = None) -> None:
         _row("PDF, one renderer reused, one by one", f"{pdf['reused']:.1f} ms/doc", "report")
         _row("PDF, one renderer reused, batches of 20", f"{pdf['batched']:.1f} ms/doc", "report")
         _row(f"PDF stage: pool of {os.cpu_count()} processes, batches", f"{pdf['pool']:.1f} ms/doc", "report")
-        _row("  speed-up of the PDF stage over the naive baseline", f"{pdf['naive_fonttools'] / pdf['pool']:.1f}x", "≥ 5x")
+        _row("  speed-up of the PDF stage over the naive baseline",
+             f"{pdf['naive_fonttools'] / pdf['pool']:.1f}x", "≥ 5x")
         _row("  speed-up over naive with HarfBuzz subsetting", f"{pdf['naive'] / pdf['pool']:.1f}x", "report")
         latency = payout_latency(Path(tmp))
         _row("one-payout file, drop → PDF (median of 5)", f"{statistics.median(latency):.2f} s", "≤ 3 s")
@@ -245,8 +248,8 @@ def main(argv: list[str] | None = None) -> None:
             label = f"{contracts:,} contracts × 3 services"
             target = {200: "≤ 20 s", 10_000: "≤ 15 min"}.get(contracts, "report")
             _row(f"{label}, end to end", f"{result['seconds']:.1f} s", target)
-            _row(f"  PDFs/s ({result['pdfs']:,} PDFs, invoice + act each)", f"{result['pdfs'] / result['seconds']:.1f}",
-                 "report")
+            _row(f"  PDFs/s ({result['pdfs']:,} PDFs, invoice + act each)",
+                 f"{result['pdfs'] / result['seconds']:.1f}", "report")
             _row("  peak RSS of the largest process", f"{result['peak_mb']:.0f} MB", "≤ 500 MB")
         if not full:
             minutes = results[1000]["seconds"] * 10 / 60

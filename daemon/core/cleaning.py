@@ -52,7 +52,7 @@ def parse_decimal(text: str) -> Decimal:
 
 def _excel_serial(text: str) -> date | None:
     if _SERIAL.match(text):
-        serial = int(text.split(".")[0])
+        serial = int(text.split(".", maxsplit=1)[0])
         if 1 <= serial < 2958466:
             return _EXCEL_EPOCH + timedelta(days=serial)
     return None

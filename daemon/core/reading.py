@@ -11,7 +11,7 @@ import io
 import itertools
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from xml.parsers import expat
 
@@ -160,8 +160,6 @@ def _read_csv(text: str, schema: SourceSchema) -> RawTable | FileError:
 
 
 def _read_xlsx(data: bytes, schema: SourceSchema) -> RawTable | FileError:
-    from python_calamine import CalamineWorkbook, SheetTypeEnum, WorksheetNotFound  # CSV-only runs never pay
-
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         unpacked = sum(info.file_size for info in archive.infolist())
@@ -172,51 +170,10 @@ def _read_xlsx(data: bytes, schema: SourceSchema) -> RawTable | FileError:
             f"файл XLSX распаковывается в {unpacked // 2**20} МБ, больше допустимых "
             f"{schema.max_xlsx_bytes // 2**20} МБ: сохраните выгрузку в CSV или разбейте её"
         )
-    row_limit = schema.max_rows + HEADER_SEARCH_ROWS
-    try:
-        # Every part calamine could take for a sheet is measured: no lookup of ours can miss the one it reads.
-        extents = {
-            info.filename: _sheet_extent(archive.read(info))
-            for info in archive.infolist()
-            if info.filename.replace("\\", "/").lstrip("/").lower().startswith(_SHEET_FOLDERS)
-        }
-        for extent in extents.values():
-            if extent.height > row_limit:
-                return FileError(f"в файле больше {schema.max_rows} строк: разбейте выгрузку на части")
-            if extent.height * extent.width > XLSX_MAX_CELLS:
-                return FileError(
-                    f"лист XLSX растянут на {extent.height} строк × {extent.width} столбцов (ячейки "
-                    f"далеко от таблицы), больше {XLSX_MAX_CELLS} ячеек: удалите лишние ячейки или "
-                    "сохраните выгрузку в CSV"
-                )
-        book = CalamineWorkbook.from_object(io.BytesIO(data))
-        worksheets = (m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet)
-        name = schema.sheet or next(worksheets, "")
-        if not name:
-            return FileError("в книге нет ни одного листа с таблицей")
-        sheet = book.get_sheet_by_name(name)
-        end = sheet.end
-        if end is not None and end[0] + 1 > row_limit:
-            return FileError(f"в файле больше {schema.max_rows} строк: разбейте выгрузку на части")
-        rows = _sheet_rows(sheet.iter_rows(), sheet.start[1] if sheet.start else 0)
-        book.close()
-        extent = extents.get(_sheet_part(archive, name) or "")
-        if extent is None and any(e.errors for e in extents.values()):
-            return FileError(
-                f"в книге есть ячейки с ошибками Excel (#Н/Д…), а лист «{name}» не найден в архиве"
-            )
-        if extent is not None and extent.errors:
-            rows = _with_errors(rows, extent.errors)
-    except WorksheetNotFound:
-        return FileError(f"в книге нет листа «{schema.sheet}»")
-    except Exception as exc:  # calamine, zipfile and expat raise many kinds on a damaged workbook
-        return FileError(f"файл XLSX повреждён: {type(exc).__name__}: {exc}")
-    except BaseException as exc:
-        # A panic inside the Rust code arrives as pyo3's PanicException, a BaseException: the file is bad,
-        # the process is fine.
-        if type(exc).__name__ != "PanicException":
-            raise
-        return FileError(f"файл XLSX повреждён: {exc}")
+    read = _read_sheet(data, archive, schema)
+    if isinstance(read, FileError):
+        return read
+    rows, extent = read
     while rows and not any(c.strip() for c in rows[-1].cells):
         rows.pop()
     found = _find_header(rows, schema)
@@ -231,7 +188,90 @@ def _read_xlsx(data: bytes, schema: SourceSchema) -> RawTable | FileError:
     return _table(rows, found)
 
 
-def _sheet_rows(values: Iterable[list[object]], first_column: int) -> list[RawRow]:
+def _read_sheet(
+    data: bytes, archive: zipfile.ZipFile, schema: SourceSchema
+) -> tuple[list[RawRow], SheetExtent | None] | FileError:
+    """The schema's sheet as rows with error cells put back, and its extent (None if not in the archive)."""
+    row_limit = schema.max_rows + HEADER_SEARCH_ROWS
+    try:
+        extents = _sheet_extents(archive, schema, row_limit)
+        if isinstance(extents, FileError):
+            return extents
+        sheet = _calamine_rows(data, schema, row_limit)
+        if isinstance(sheet, FileError):
+            return sheet
+        name, rows = sheet
+        extent = extents.get(_sheet_part(archive, name) or "")
+        if extent is None and any(e.errors for e in extents.values()):
+            return FileError(
+                f"в книге есть ячейки с ошибками Excel (#Н/Д…), а лист «{name}» не найден в архиве"
+            )
+        if extent is not None and extent.errors:
+            rows = _with_errors(rows, extent.errors)
+    except ImportError:
+        raise  # calamine is imported lazily, in `_calamine_rows`: not installed is the machine's fault
+    # Damaged workbooks make calamine, zipfile, zlib and expat raise many kinds, not one family: flipping
+    # bytes of test workbooks gave CalamineError, XmlError, BadZipFile, zlib.error, EOFError, ValueError,
+    # NotImplementedError and RuntimeError. Every one is the file's fault (bad input is data, style §3),
+    # and a kind no test has met yet must end as a FileError too, not as a crash.
+    except Exception as exc:  # noqa: BLE001 -- see above; the reason names the type
+        return FileError(f"файл XLSX повреждён: {type(exc).__name__}: {exc}")
+    except BaseException as exc:
+        # A panic inside the Rust code arrives as pyo3's PanicException, a BaseException: the file is bad,
+        # the process is fine.
+        if type(exc).__name__ != "PanicException":
+            raise
+        return FileError(f"файл XLSX повреждён: {exc}")
+    return rows, extent
+
+
+def _sheet_extents(
+    archive: zipfile.ZipFile, schema: SourceSchema, row_limit: int
+) -> dict[str, SheetExtent] | FileError:
+    """Every sheet part's extent, or why one is too large for calamine to lay out."""
+    # Every part calamine could take for a sheet is measured: no lookup of ours can miss the one it reads.
+    extents = {
+        info.filename: _sheet_extent(archive.read(info))
+        for info in archive.infolist()
+        if info.filename.replace("\\", "/").lstrip("/").lower().startswith(_SHEET_FOLDERS)
+    }
+    for extent in extents.values():
+        if extent.height > row_limit:
+            return FileError(f"в файле больше {schema.max_rows} строк: разбейте выгрузку на части")
+        if extent.height * extent.width > XLSX_MAX_CELLS:
+            return FileError(
+                f"лист XLSX растянут на {extent.height} строк × {extent.width} столбцов (ячейки "
+                f"далеко от таблицы), больше {XLSX_MAX_CELLS} ячеек: удалите лишние ячейки или "
+                "сохраните выгрузку в CSV"
+            )
+    return extents
+
+
+def _calamine_rows(
+    data: bytes, schema: SourceSchema, row_limit: int
+) -> tuple[str, list[RawRow]] | FileError:
+    """The schema's sheet (else the first worksheet) read by calamine: its name and its rows."""
+    # Imported here so that CSV-only runs never load calamine.
+    from python_calamine import CalamineWorkbook, SheetTypeEnum, WorksheetNotFound  # noqa: PLC0415
+
+    try:
+        book = CalamineWorkbook.from_object(io.BytesIO(data))
+        worksheets = (m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet)
+        name = schema.sheet or next(worksheets, "")
+        if not name:
+            return FileError("в книге нет ни одного листа с таблицей")
+        sheet = book.get_sheet_by_name(name)
+        end = sheet.end
+        if end is not None and end[0] + 1 > row_limit:
+            return FileError(f"в файле больше {schema.max_rows} строк: разбейте выгрузку на части")
+        rows = _sheet_rows(sheet.iter_rows(), sheet.start[1] if sheet.start else 0)
+        book.close()
+    except WorksheetNotFound:
+        return FileError(f"в книге нет листа «{schema.sheet}»")
+    return name, rows
+
+
+def _sheet_rows(values: Iterable[Sequence[object]], first_column: int) -> list[RawRow]:
     """Calamine's rows as text, numbered as Excel numbers them; columns left of the data put back as empty
     cells, as Excel (and openpyxl) show them."""
     rows: list[RawRow] = []
