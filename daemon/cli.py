@@ -12,7 +12,7 @@ from pathlib import Path
 from daemon.config import ConfigError, Settings, builtin_dir, load_settings, resource_dir
 from daemon.context import load_schemas
 from daemon.log import configure_logging
-from daemon.runner import Rejected, check_file, plan_file
+from daemon.runner import Planned, Rejected, check_file, plan_file
 from daemon.service import remind_once, run_once, serve
 from daemon.status import collect_status, format_status, status_json
 from daemon.store import Store
@@ -100,7 +100,10 @@ def _check(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.file}: {exc.strerror}") from None
     print(f"{args.file.name}: источник «{args.source}» (вид {conf.kind}, схема {conf.schema_name})", file=sys.stderr)
     checked = check_file(data, args.file.name, args.source, settings, schemas)
-    if not isinstance(checked, Rejected):
+    planned: Planned | Rejected
+    if isinstance(checked, Rejected):
+        planned = checked
+    else:
         for header, field in checked.mapped:
             print(f"  «{header}» → {field}", file=sys.stderr)
         if checked.ignored:
@@ -108,13 +111,13 @@ def _check(args: argparse.Namespace) -> int:
         state = root / "state.sqlite" if root else None
         store = Store(state, readonly=True) if state and state.exists() else Store(Path(":memory:"))
         try:
-            checked = plan_file(store.conn, checked, args.file.name, args.source, settings, date.today())
+            planned = plan_file(store.conn, checked, args.file.name, args.source, settings, date.today())
         finally:
             store.close()
-    if isinstance(checked, Rejected):
-        print(checked.report.as_text())
+    if isinstance(planned, Rejected):
+        print(planned.report.as_text())
         return EXIT_QUARANTINED
-    print(f"{args.file.name}: ошибок нет; строк: {checked.rows}, пропущено без изменений: {checked.skipped}")
+    print(f"{args.file.name}: ошибок нет; строк: {planned.rows}, пропущено без изменений: {planned.skipped}")
     return EXIT_OK
 
 

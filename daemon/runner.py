@@ -115,6 +115,7 @@ def process_file(path: Path, source: str, ctx: Context, *, retry_now: bool = Tru
     started = time.monotonic()
     limit = _size_limit(source, ctx)
     size = path.stat().st_size
+    outcome: FileOutcome
     if size > limit:  # refused unread: a huge export must not take the memory
         with open(path, "rb") as handle:
             sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
@@ -174,7 +175,9 @@ def _finish(path: Path, file: CommittedFile, skipped: int, ctx: Context) -> Acce
     """Every output, then the original to archive/; a failure is retried with backoff and reported."""
     try:
         write_outputs(ctx, file)
-    except Exception as exc:  # disk full, a broken template: nothing half-written, the numbers stay
+    # Any failure after the commit (disk full, a broken template) is recorded and retried with backoff:
+    # nothing is half-written and the numbers stay, so the file must not end up nowhere.
+    except Exception as exc:  # noqa: BLE001
         return _outputs_failed(file, path.name, exc, ctx)
     ctx.move(path, ctx.workspace.archive(file.source, file.committed_at.date()))
     files.record_done(ctx.store.conn, file.sha256, ctx.clock())

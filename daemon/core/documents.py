@@ -1,6 +1,7 @@
 """Documents planned from validated records: invoices (счёт), acts (акт) and their lines (core)."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -23,8 +24,10 @@ class DocumentKind(str, Enum):
     AGENT_ACT = "agent_act"      # акт агента (the agent is the executor, we are the customer)
     PAYMENT_ORDER = "payment_order"  # платёжное поручение paying an agent's accepted act (numbered only)
 
+    # A property over str.title() on purpose: templates (user-editable) print `kind.title`, and no code
+    # calls the str method on a kind.
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]
         return _TITLES[self]
 
 
@@ -66,14 +69,15 @@ class Document:
 
     kind: DocumentKind
     number: str
-    date: date
-    period_start: date
-    period_end: date
+    # `dt.date` in this class: the field `date` shadows the type for the annotations below it
+    date: dt.date
+    period_start: dt.date
+    period_end: dt.date
     counterparty: Counterparty
     contract: Contract
     lines: tuple[DocumentLine, ...]
     vat_included: bool
-    due_date: date | None = None
+    due_date: dt.date | None = None
     basis: str = ""                        # e.g. the invoice an act follows, or a payout id
     related_number: str | None = None      # the invoice number for an act, the act for a счёт-фактура
 
@@ -136,10 +140,10 @@ class IssuedDocument:
 
 @dataclass(frozen=True)
 class CounterpartyChange:
-    """A known counterparty whose card changes: field → (old, new)."""
+    """A known counterparty whose card changes: field → (old, new), text or (for `bank`) a BankAccount."""
 
     inn: str
-    changes: Mapping[str, tuple[str | None, str | None]]
+    changes: Mapping[str, tuple[object, object]]
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,7 @@ PlanResult = DocumentPlan | tuple[RowError, ...]
 _CARD_FIELDS = ("name", "kpp", "email", "phone", "address", "manager_email", "edo_id")
 
 
-def merge_counterparty(known: Counterparty | None, fresh: Counterparty) -> tuple[Counterparty, dict[str, tuple]]:
+def merge_counterparty(known: Counterparty | None, fresh: Counterparty) -> tuple[Counterparty, dict[str, tuple[object, object]]]:
     """The card after newer data: non-empty fresh fields win; returns the card and what changed."""
     if known is None:
         return fresh, {}

@@ -31,7 +31,7 @@ def format_money(amount: Decimal | int) -> str:
         raise TypeError("денежная сумма: ожидается Decimal, а не float")
     rounded = to_kopecks(Decimal(amount))
     whole, _, kopecks = f"{abs(rounded):.2f}".partition(".")
-    groups = []
+    groups: list[str] = []
     while whole:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

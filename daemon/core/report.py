@@ -121,9 +121,9 @@ def report_xlsx(report: FileReport) -> bytes:
     """The errors as a sheet the operator can sort and filter. Every cell is text: a value such as
     `=HYPERLINK(…)` is stored as a string with Excel's quote prefix, never as a formula."""
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]   # a new workbook has one sheet, its active one
     sheet.title = "Ошибки"
-    rows = [(report.file_name, report.source, report.reason, ""), XLSX_HEADERS]
+    rows: list[tuple[int | str, str, str, str]] = [(report.file_name, report.source, report.reason, ""), XLSX_HEADERS]
     rows += [(e.line, e.column, e.value, e.reason) for e in report.errors]
     for values in rows:
         sheet.append(values)
@@ -132,7 +132,7 @@ def report_xlsx(report: FileReport) -> bytes:
             if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
                 cell.data_type = "s"
                 cell.quotePrefix = True
-    for column, width in zip("ABCD", (8, 24, 32, 80)):
+    for column, width in zip("ABCD", (8, 24, 32, 80), strict=True):
         sheet.column_dimensions[column].width = width
     buffer = io.BytesIO()
     book.save(buffer)

@@ -88,7 +88,7 @@ def test_sidecars_are_named_beside_the_file():
 
 def test_sidecar_name_refuses_an_unknown_suffix():
     """A typo in a suffix fails loudly instead of writing a report `status` would count as a file."""
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a quarantine report suffix"):
         sidecar_name("f.csv", ".errors.pdf")
 
 

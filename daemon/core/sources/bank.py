@@ -9,6 +9,7 @@ Rules, in order, each allocation explained:
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
@@ -36,7 +37,7 @@ _SHORT_NUMBER = re.compile(r"(?:сч[её]т[а-я]*|сч)\.?\s*(?:№|N|#)?\s*(
 class OpenInvoice:
     number: str
     inn: str
-    date: date
+    date: dt.date   # `dt.date`: a field named `date` shadows the type in the annotations after it
     total: Decimal
     paid: Decimal
 
@@ -99,8 +100,8 @@ def match_payments(payments: Sequence[Payment], invoices: Sequence[OpenInvoice],
         named = numbers_in_purpose(payment.purpose, state, [i for i in state.values() if i.inn == payment.payer_inn])
         targets, rule = (named, "number") if named else (payer_open, "inn_oldest")
         remaining = payment.amount
-        for invoice in targets:
-            invoice = state[invoice.number.upper()]
+        for target in targets:
+            invoice = state[target.number.upper()]   # as this file's earlier payments left it
             amount = min(remaining, invoice.outstanding)
             if amount <= 0:
                 continue

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, fields, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from daemon.core.cells import (
     normalize_text,
@@ -149,9 +150,12 @@ def validate_table(table: RawTable, schema: SourceSchema) -> Validated:
 
 def _parse_fields(
     row: RawRow, plan: list[tuple[str, int | None, Callable[[str], object]]]
-) -> tuple[dict[str, object], list[tuple[str, str]]]:
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Each present field's value, and (field, reason) for each cell that does not parse."""
-    values, problems = {}, []
+    # Any: each value has its ChargeRow field's type (the parser table says which), which mypy cannot
+    # follow through a dict keyed by field name.
+    values: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
     for field, index, parse in plan:
         if index is None:
             problems.append((field, MISSING_COLUMN))
@@ -204,20 +208,9 @@ def _charge_record(parsed: ChargeRow, row: RawRow) -> ChargeRecord | list[tuple[
         prorated = prorate(parsed.monthly_fee, parsed.period, parsed.active_from, parsed.active_to)
     else:
         prorated = parsed.monthly_fee
-    amount = parsed.amount
-    if amount is None:
-        if parsed.price is not None:
-            amount = to_kopecks(parsed.price * quantity)
-        elif prorated is not None:
-            amount = prorated
-        else:
-            problems.append(("amount", "сумма не заполнена, и нет ни цены, ни абонентской платы, чтобы её рассчитать"))
-    else:
-        if parsed.price is not None and to_kopecks(parsed.price * quantity) != amount:
-            problems.append(("amount", f"сумма не равна количеству × цене = {format_roubles(to_kopecks(parsed.price * quantity))}"))
-        if prorated is not None and dated and prorated != amount:
-            problems.append(("amount", f"сумма не равна абонплате пропорционально дням = {format_roubles(prorated)}"))
-    if problems:
+    amount, amount_problems = _amount(parsed, quantity, prorated, dated=dated)
+    problems += amount_problems
+    if problems or amount is None:   # a missing amount comes with its problem
         return problems
     return ChargeRecord(
         row=row.line,
@@ -242,6 +235,28 @@ def _charge_record(parsed: ChargeRow, row: RawRow) -> ChargeRecord | list[tuple[
         manager_email=parsed.manager_email,
         edo_id=parsed.edo_id or None,
     )
+
+
+def _amount(
+    parsed: ChargeRow, quantity: Decimal, prorated: Decimal | None, *, dated: bool
+) -> tuple[Decimal | None, list[tuple[str, str]]]:
+    """The line's amount: as given (checked against price × quantity and the pro-rated fee), or computed."""
+    amount = parsed.amount
+    problems: list[tuple[str, str]] = []
+    if amount is None:
+        if parsed.price is not None:
+            amount = to_kopecks(parsed.price * quantity)
+        elif prorated is not None:
+            amount = prorated
+        else:
+            problems.append(("amount", "сумма не заполнена, и нет ни цены, ни абонентской платы, чтобы её рассчитать"))
+    else:
+        if parsed.price is not None and to_kopecks(parsed.price * quantity) != amount:
+            expected = format_roubles(to_kopecks(parsed.price * quantity))
+            problems.append(("amount", f"сумма не равна количеству × цене = {expected}"))
+        if prorated is not None and dated and prorated != amount:
+            problems.append(("amount", f"сумма не равна абонплате пропорционально дням = {format_roubles(prorated)}"))
+    return amount, problems
 
 
 # ---- planning ------------------------------------------------------------------------------------
@@ -342,7 +357,7 @@ def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules
         card = cards.merge(_counterparty_of(first))
         contract = contracts.setdefault(contract_no, Contract(contract_no, first.inn, first.account))
         lines = charge_lines(group, rules)
-        rate_errors = [e for r, line in zip(group, lines) if (e := rules.onec_rate_error(line.vat_rate, row=r.row))]
+        rate_errors = [e for r, line in zip(group, lines, strict=True) if (e := rules.onec_rate_error(line.vat_rate, row=r.row))]
         if rate_errors:
             errors.extend(rate_errors)
             continue
