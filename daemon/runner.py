@@ -99,7 +99,7 @@ def check_file(data: bytes, file_name: str, source: str, settings: Settings,
 
 def plan_file(conn: Any, checked: Checked[Any], file_name: str, source: str, settings: Settings,
               today: date) -> Planned | Rejected:
-    """The kind's plan against the ledger in `conn`, or the row errors that stop the file before any number."""
+    """The kind's plan against the ledger in `conn`, or the row errors stopping the file before any number."""
     conf = settings.sources[source]
     kind = KINDS[conf.kind]
     rules = kind.rules(conf, settings)
@@ -111,7 +111,7 @@ def plan_file(conn: Any, checked: Checked[Any], file_name: str, source: str, set
 
 
 def process_file(path: Path, source: str, ctx: Context, *, retry_now: bool = True) -> FileOutcome:
-    """Process a file claimed into work/. `retry_now=False` (the daemon) lets a failing file's backoff run out."""
+    """Process a file claimed into work/; `retry_now=False` (the daemon) lets a failing file's backoff run."""
     started = time.monotonic()
     limit = _size_limit(source, ctx)
     size = path.stat().st_size
@@ -215,7 +215,9 @@ def quarantine(path: Path, intake: Intake, report: FileReport, ctx: Context) -> 
         notice = quarantine_notice(report, html_report, intake.sha256, ctx.mail, ctx.settings.mail.operators)
         mail_queue.enqueue(conn, notice, intake.now)
     ctx.move(path, target.parent, name=target.name)
-    log.warning("file.quarantined", file=path.name, source=intake.source, errors=report.total_errors, to=str(target))
+    log.warning(
+        "file.quarantined", file=path.name, source=intake.source, errors=report.total_errors, to=str(target)
+    )
     return Quarantined(report.reason, report.total_errors)
 
 

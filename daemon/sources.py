@@ -1,4 +1,4 @@
-"""The registry of source kinds: for each, its pure half (check, plan) and its SQL half (load, commit) (shell).
+"""The registry of source kinds: each with its pure half (check, plan) and SQL half (load, commit) (shell).
 
 Adding a kind is one core module (daemon/core/sources/<kind>.py), one store module
 (daemon/store/<kind>.py), its settings class in daemon/config.py, a schema TOML and one entry here.
@@ -69,8 +69,8 @@ def _describe_orders(plan: core_acceptances.OrderPlan, file_name: str) -> None:
 def _describe_payments(plan: core_bank.PaymentPlan, file_name: str) -> None:
     result = plan.result
     for allocation in result.allocations:
-        log.info("payment.matched", file=file_name, invoice=allocation.invoice_number, amount=str(allocation.amount),
-                 rule=allocation.rule, explanation=allocation.explanation)
+        log.info("payment.matched", file=file_name, invoice=allocation.invoice_number,
+                 amount=str(allocation.amount), rule=allocation.rule, explanation=allocation.explanation)
     for inn, amount in result.balances.items():
         log.info("payment.overpaid", file=file_name, inn=inn, balance_added=str(amount))
     for payment in result.unmatched:

@@ -105,7 +105,8 @@ def parse_statement(data: bytes) -> BankStatement | StatementFailure:  # noqa: P
     lines = _decode(data).splitlines()
     errors: list[StatementError] = []
     if not lines or lines[0].strip().lstrip("\ufeff") != FIRST_LINE:
-        return StatementFailure((StatementError(1, "", lines[0][:60] if lines else "", f"первая строка должна быть {FIRST_LINE}"),))
+        first = lines[0][:60] if lines else ""
+        return StatementFailure((StatementError(1, "", first, f"первая строка должна быть {FIRST_LINE}"),))
     header: dict[str, str] = {}
     accounts: list[str] = []
     documents: list[StatementDocument] = []
@@ -146,7 +147,9 @@ def parse_statement(data: bytes) -> BankStatement | StatementFailure:  # noqa: P
     return BankStatement(header.get("ВерсияФормата", ""), tuple(dict.fromkeys(accounts)), tuple(documents))
 
 
-def _document(kind: str, start: int, fields: Fields, errors: list[StatementError]) -> StatementDocument | None:
+def _document(
+    kind: str, start: int, fields: Fields, errors: list[StatementError]
+) -> StatementDocument | None:
     problems = len(errors)
 
     def value(key: str, parse: Callable[[str], _T], required: bool = True) -> _T | None:
@@ -182,7 +185,9 @@ def _document(kind: str, start: int, fields: Fields, errors: list[StatementError
     )
 
 
-def incoming_payments(documents: Sequence[StatementDocument], own_accounts: Collection[str]) -> tuple[Payment, ...]:
+def incoming_payments(
+    documents: Sequence[StatementDocument], own_accounts: Collection[str]
+) -> tuple[Payment, ...]:
     """Credits to our accounts; our own outgoing payments and bank fees are not payments to us."""
     return tuple(
         Payment(

@@ -1,4 +1,4 @@
-"""Cell parsers shared by every table source: cell text in, a value out or ValueError with a Russian reason (core).
+"""Cell parsers shared by every table source: cell text in, a value or a ValueError in Russian (core).
 
 The parsers are memoised (exports repeat the same cells: a client's ИНН on every line, one period, a few
 rates); the Annotated types wrap them for the sources validated row by row with pydantic.

@@ -98,7 +98,7 @@ class Document:
         return all(line.vat_rate.exempt for line in self.lines)
 
     def net_price(self, line: DocumentLine) -> Decimal:
-        """The price without VAT: as printed when VAT is on top, else the net sum per unit, half-up to kopecks."""
+        """The price without VAT: as printed when VAT is on top, else net sum per unit, half-up to kopecks."""
         if not self.vat_included or line.net == line.gross:
             return line.price
         return to_kopecks(line.net / line.quantity)
@@ -123,7 +123,11 @@ class IssueRules:
     def onec_rate_error(self, rate: VatRate, *, row: int) -> RowError | None:
         """A row whose VAT rate the chosen EnterpriseData version cannot carry: refused before numbering."""
         problem = None if self.onec_version is None else vat_rate_problem(rate, self.onec_version)
-        return None if problem is None else RowError(row, "Ставка НДС", rate.label, f"{problem}: 1С не загрузит документ")
+        return (
+            None
+            if problem is None
+            else RowError(row, "Ставка НДС", rate.label, f"{problem}: 1С не загрузит документ")
+        )
 
 
 @dataclass(frozen=True)
@@ -164,7 +168,9 @@ PlanResult = DocumentPlan | tuple[RowError, ...]
 _CARD_FIELDS = ("name", "kpp", "email", "phone", "address", "manager_email", "edo_id")
 
 
-def merge_counterparty(known: Counterparty | None, fresh: Counterparty) -> tuple[Counterparty, dict[str, tuple[object, object]]]:
+def merge_counterparty(
+    known: Counterparty | None, fresh: Counterparty
+) -> tuple[Counterparty, dict[str, tuple[object, object]]]:
     """The card after newer data: non-empty fresh fields win; returns the card and what changed."""
     if known is None:
         return fresh, {}
@@ -195,8 +201,8 @@ class CardBook:
             self._changes.setdefault(fresh.inn, {}).update(changed)
         return card
 
-    def plan(self, contracts: Sequence[Contract], documents: Sequence[Document], skipped: Sequence[IssuedDocument],
-             counters: Mapping[tuple[DocumentKind, str], int],
+    def plan(self, contracts: Sequence[Contract], documents: Sequence[Document],
+             skipped: Sequence[IssuedDocument], counters: Mapping[tuple[DocumentKind, str], int],
              counters_before: Mapping[tuple[DocumentKind, str], int]) -> DocumentPlan:
         """The file's plan with these cards; only the counters the file advanced are written back."""
         return DocumentPlan(

@@ -59,7 +59,9 @@ class AcceptanceRow(BaseModel):
 
 
 def validate_acceptances(table: RawTable, schema: SourceSchema) -> Checked[Acceptance]:
-    return validate_rows(table, schema, AcceptanceRow, lambda row, line: Acceptance(line, row.payout_id, row.accepted_at))
+    return validate_rows(
+        table, schema, AcceptanceRow, lambda row, line: Acceptance(line, row.payout_id, row.accepted_at)
+    )
 
 
 def check(data: bytes, file_name: str, schema: SourceSchema) -> Checked[Acceptance] | FileError:
@@ -83,17 +85,22 @@ class OrderPlan:
 
 
 def payment_purpose(act: Document) -> str:
-    """«Оплата по акту № … от … по договору № … от …. В т.ч. НДС 22% - 123.45 руб.» (or «Без налога (НДС)»)."""
+    """«Оплата по акту № … от … по договору № … от …. В т.ч. НДС 22% - 123.45 руб.» or «Без налога (НДС)»."""
     contract = act.contract
     signed = f" от {contract.date:%d.%m.%Y}" if contract.date else ""
     vat = "Без налога (НДС)" if act.vat_exempt else (
-        f"В т.ч. НДС {act.lines[0].vat_rate.label} - {act.vat} руб." if len(act.lines) == 1 else f"В т.ч. НДС {act.vat} руб."
+        f"В т.ч. НДС {act.lines[0].vat_rate.label} - {act.vat} руб." if len(act.lines) == 1
+        else f"В т.ч. НДС {act.vat} руб."
     )
-    text = f"Оплата по акту № {act.number} от {act.date:%d.%m.%Y} по договору № {contract.number}{signed}. {vat}"
+    text = (
+        f"Оплата по акту № {act.number} от {act.date:%d.%m.%Y} по договору № {contract.number}{signed}. {vat}"
+    )
     return text[:PURPOSE_LIMIT]
 
 
-def _payable(payout_id: str, payouts: Mapping[str, IssuedPayout], seen: Mapping[str, int]) -> IssuedPayout | str:
+def _payable(
+    payout_id: str, payouts: Mapping[str, IssuedPayout], seen: Mapping[str, int]
+) -> IssuedPayout | str:
     """The issued payout an acceptance lets us pay, or why it cannot be paid."""
     issued = payouts.get(payout_id)
     if payout_id in seen:
@@ -101,7 +108,8 @@ def _payable(payout_id: str, payouts: Mapping[str, IssuedPayout], seen: Mapping[
     if issued is None:
         return "выплата не найдена: акт по ней billdrop не оформлял"
     if issued.order_number is not None:
-        return f"акт № {issued.act.number} уже принят и оплачивается платёжным поручением № {issued.order_number}"
+        return (f"акт № {issued.act.number} уже принят и оплачивается платёжным поручением "
+                f"№ {issued.order_number}")
     return issued
 
 

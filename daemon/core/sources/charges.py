@@ -1,4 +1,4 @@
-"""Charges (начисления) of a billing export: rows → charge records → invoices, acts, УПД, счета-фактуры (core).
+"""Charges (начисления) of a billing export: rows → records → invoices, acts, УПД, счета-фактуры (core).
 
 Charge rows, the big files, call the memoised cell parsers directly (twice as fast as a model per row);
 every error becomes a RowError right here (row as Excel shows it, column as the file names it, the raw
@@ -88,12 +88,13 @@ class ChargeRow:
 
 # Each field's parser, in the order a row's errors are reported.
 _CHARGE_PARSERS: dict[str, Callable[[str], object]] = {
-    "contract": parse_required_text, "account": normalize_text, "client_name": parse_required_text, "inn": parse_inn,
-    "kpp": parse_kpp, "email": parse_email, "service_id": normalize_text, "address": normalize_text,
-    "service_name": parse_required_text, "period": parse_period, "quantity": parse_quantity, "unit": normalize_text,
-    "price": parse_optional_money, "amount": parse_optional_money, "vat_rate": parse_vat_rate,
-    "active_from": parse_optional_date, "active_to": parse_optional_date, "monthly_fee": parse_optional_money,
-    "manager_email": parse_email, "edo_id": normalize_text,
+    "contract": parse_required_text, "account": normalize_text, "client_name": parse_required_text,
+    "inn": parse_inn, "kpp": parse_kpp, "email": parse_email, "service_id": normalize_text,
+    "address": normalize_text, "service_name": parse_required_text, "period": parse_period,
+    "quantity": parse_quantity, "unit": normalize_text, "price": parse_optional_money,
+    "amount": parse_optional_money, "vat_rate": parse_vat_rate, "active_from": parse_optional_date,
+    "active_to": parse_optional_date, "monthly_fee": parse_optional_money, "manager_email": parse_email,
+    "edo_id": normalize_text,
 }
 _REQUIRED_FIELDS = frozenset(f.name for f in fields(ChargeRow) if f.default is MISSING)
 
@@ -145,7 +146,9 @@ def validate_table(table: RawTable, schema: SourceSchema) -> Validated:
         for field, reason in result:
             value = row.cells[columns[field]] if field in columns else ""
             errors.append(RowError(row.line, header_of.get(field, field), value, reason))
-    return Validated(tuple(records), tuple(errors), tuple(controls), ignored, tuple((h, f) for f, h in header_of.items()))
+    return Validated(
+        tuple(records), tuple(errors), tuple(controls), ignored, tuple((h, f) for f, h in header_of.items())
+    )
 
 
 def _parse_fields(
@@ -167,7 +170,9 @@ def _parse_fields(
     return values, problems
 
 
-def _control_total(row: RawRow, cells: dict[str, str], header_of: dict[str, str]) -> ControlTotal | RowError | None:
+def _control_total(
+    row: RawRow, cells: dict[str, str], header_of: dict[str, str]
+) -> ControlTotal | RowError | None:
     text = cells.get("amount", "").strip()
     if not text:
         return None
@@ -249,13 +254,17 @@ def _amount(
         elif prorated is not None:
             amount = prorated
         else:
-            problems.append(("amount", "сумма не заполнена, и нет ни цены, ни абонентской платы, чтобы её рассчитать"))
+            problems.append(
+                ("amount", "сумма не заполнена, и нет ни цены, ни абонентской платы, чтобы её рассчитать")
+            )
     else:
         if parsed.price is not None and to_kopecks(parsed.price * quantity) != amount:
             expected = format_roubles(to_kopecks(parsed.price * quantity))
             problems.append(("amount", f"сумма не равна количеству × цене = {expected}"))
         if prorated is not None and dated and prorated != amount:
-            problems.append(("amount", f"сумма не равна абонплате пропорционально дням = {format_roubles(prorated)}"))
+            problems.append(
+                ("amount", f"сумма не равна абонплате пропорционально дням = {format_roubles(prorated)}")
+            )
     return amount, problems
 
 
@@ -357,7 +366,8 @@ def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules
         card = cards.merge(_counterparty_of(first))
         contract = contracts.setdefault(contract_no, Contract(contract_no, first.inn, first.account))
         lines = charge_lines(group, rules)
-        rate_errors = [e for r, line in zip(group, lines, strict=True) if (e := rules.onec_rate_error(line.vat_rate, row=r.row))]
+        rate_errors = [e for r, line in zip(group, lines, strict=True)
+                       if (e := rules.onec_rate_error(line.vat_rate, row=r.row))]
         if rate_errors:
             errors.extend(rate_errors)
             continue
@@ -372,7 +382,9 @@ def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules
                 else:
                     errors.append(_reissue_error(first, issued, lines))
                 continue
-            number_or_error = next_number(kind, rules, sequences, period=first.period, account=first.account, row=first.row)
+            number_or_error = next_number(
+                kind, rules, sequences, period=first.period, account=first.account, row=first.row
+            )
             if isinstance(number_or_error, RowError):
                 errors.append(number_or_error)
                 continue
@@ -396,7 +408,9 @@ def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules
             )
     if errors:
         return tuple(errors)
-    return cards.plan(tuple(contracts.values()), _link_related(documents), skipped, sequences, ledger.sequences)
+    return cards.plan(
+        tuple(contracts.values()), _link_related(documents), skipped, sequences, ledger.sequences
+    )
 
 
 def _reissue_error(first: ChargeRecord, issued: IssuedDocument, lines: Sequence[DocumentLine]) -> RowError:
@@ -431,8 +445,9 @@ def reconcile_totals(validated: Validated) -> list[RowError]:
         covered = [r for r in validated.records if control.scope in ("file", r.contract)]
         actual = sum((r.amount for r in covered), start=Decimal("0.00"))
         if actual != control.amount:
-            errors.append(RowError(control.line, "Итого", str(control.amount),
-                                   f"контрольная сумма {format_roubles(control.amount)} не равна сумме строк {format_roubles(actual)}"))
+            reason = (f"контрольная сумма {format_roubles(control.amount)} не равна сумме строк "
+                      f"{format_roubles(actual)}")
+            errors.append(RowError(control.line, "Итого", str(control.amount), reason))
     return errors
 
 
