@@ -12,7 +12,7 @@ from pathlib import Path
 from daemon.config import ConfigError, Settings, builtin_dir, load_settings, resource_dir
 from daemon.context import load_schemas
 from daemon.log import configure_logging
-from daemon.runner import Rejected, check_file, plan_file
+from daemon.runner import Planned, Rejected, check_file, plan_file
 from daemon.service import remind_once, run_once, serve
 from daemon.status import collect_status, format_status, status_json
 from daemon.store import Store
@@ -22,18 +22,25 @@ EXIT_OK, EXIT_QUARANTINED, EXIT_USAGE = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="billdrop", description="Billing exports in, closing documents out.")
+    parser = argparse.ArgumentParser(
+        prog="billdrop", description="Billing exports in, closing documents out."
+    )
     parser.add_argument("--log-level", default="info")
     sub = parser.add_subparsers(dest="command", required=True)
     init = sub.add_parser("init", help="create a workspace with a commented billdrop.toml")
     init.add_argument("dir", type=Path)
-    for name, text in (("run", "watch the inboxes (the daemon)"), ("process", "process the inboxes now and exit")):
+    for name, text in (
+        ("run", "watch the inboxes (the daemon)"),
+        ("process", "process the inboxes now and exit"),
+    ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("-w", "--workspace", type=Path, required=True)
     check = sub.add_parser("check", help="validate one file and print the report; changes nothing")
     check.add_argument("file", type=Path)
     check.add_argument("--source", required=True, help="source name (its schema), e.g. charges")
-    check.add_argument("-w", "--workspace", type=Path, help="workspace whose config maps the source to a schema")
+    check.add_argument(
+        "-w", "--workspace", type=Path, help="workspace whose config maps the source to a schema"
+    )
     remind = sub.add_parser("remind", help="queue and send today's payment reminders and manager digests")
     remind.add_argument("-w", "--workspace", type=Path, required=True)
     status = sub.add_parser("status", help="files, quarantine, unpaid/overdue invoices, payments, mail")
@@ -87,20 +94,30 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    """The same read, validation and plan as `process` (numbers, control totals, the ledger), nothing stored."""
+    """The same read, validation and plan as `process` (numbers, control totals, ledger), nothing stored."""
     root = args.workspace.resolve() if args.workspace else None
     settings = load_settings(root) if root else shipped_settings()
     if args.source not in settings.sources:
-        raise ConfigError(f"неизвестный источник «{args.source}»; в настройках есть: {', '.join(settings.sources)}")
-    schemas = load_schemas(resource_dir(root, "inbox_schemas") if root else builtin_dir("inbox_schemas"), settings)
+        raise ConfigError(
+            f"неизвестный источник «{args.source}»; в настройках есть: {', '.join(settings.sources)}"
+        )
+    schemas = load_schemas(
+        resource_dir(root, "inbox_schemas") if root else builtin_dir("inbox_schemas"), settings
+    )
     conf = settings.sources[args.source]
     try:
         data = args.file.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{args.file}: {exc.strerror}") from None
-    print(f"{args.file.name}: источник «{args.source}» (вид {conf.kind}, схема {conf.schema_name})", file=sys.stderr)
+    print(
+        f"{args.file.name}: источник «{args.source}» (вид {conf.kind}, схема {conf.schema_name})",
+        file=sys.stderr,
+    )
     checked = check_file(data, args.file.name, args.source, settings, schemas)
-    if not isinstance(checked, Rejected):
+    planned: Planned | Rejected
+    if isinstance(checked, Rejected):
+        planned = checked
+    else:
         for header, field in checked.mapped:
             print(f"  «{header}» → {field}", file=sys.stderr)
         if checked.ignored:
@@ -108,13 +125,13 @@ def _check(args: argparse.Namespace) -> int:
         state = root / "state.sqlite" if root else None
         store = Store(state, readonly=True) if state and state.exists() else Store(Path(":memory:"))
         try:
-            checked = plan_file(store.conn, checked, args.file.name, args.source, settings, date.today())
+            planned = plan_file(store.conn, checked, args.file.name, args.source, settings, date.today())
         finally:
             store.close()
-    if isinstance(checked, Rejected):
-        print(checked.report.as_text())
+    if isinstance(planned, Rejected):
+        print(planned.report.as_text())
         return EXIT_QUARANTINED
-    print(f"{args.file.name}: ошибок нет; строк: {checked.rows}, пропущено без изменений: {checked.skipped}")
+    print(f"{args.file.name}: ошибок нет; строк: {planned.rows}, пропущено без изменений: {planned.skipped}")
     return EXIT_OK
 
 
@@ -143,9 +160,10 @@ def _status(args: argparse.Namespace) -> int:
 
 DEMO_ROUNDS = (
     # the month's exports and the platform's payouts first...
-    ("charges/isp_charges_2026-10.xlsx", "charges/isp_charges_2026-11.csv", "bgbilling/bgb_narabotka_2026-11.csv",
-     "payouts/payouts_2026-11-20.csv"),
-    # ...then what follows them: the bank statement paying the invoices, a later payout, the agents' acceptances
+    ("charges/isp_charges_2026-10.xlsx", "charges/isp_charges_2026-11.csv",
+     "bgbilling/bgb_narabotka_2026-11.csv", "payouts/payouts_2026-11-20.csv"),
+    # ...then what follows them: the bank statement paying the invoices, a later payout, the agents'
+    # acceptances
     ("bank/kl_to_1c_2026-11.txt", "payouts/payout_90101.csv", "acceptances/accepted_2026-11-22.csv"),
 )
 

@@ -69,7 +69,9 @@ class CompanySettings(_Frozen):
         """The company's own ИНН, КПП and bank account go on every document: checked before anything runs."""
         problems = {
             "inn": inn_error(self.inn),
-            "kpp": kpp_error(self.kpp) if self.kpp else (None if len(self.inn) == 12 else "КПП организации не задан"),
+            "kpp": kpp_error(self.kpp) if self.kpp else (
+                None if len(self.inn) == 12 else "КПП организации не задан"
+            ),
             "ogrn": ogrn_error(self.ogrn) if self.ogrn else None,
             "bank.bik": bik_error(self.bank.bik),
             "bank.account": account_error(self.bank.account, self.bank.bik),
@@ -297,7 +299,8 @@ SourceSettings = Annotated[
     ChargesSource | PayoutsSource | AcceptancesSource | BankSource, Field(discriminator="kind")
 ]
 SOURCE_KINDS = ("charges", "payouts", "acceptances", "bank")
-# A source without `kind` takes it from its schema: the shipped ones by name, a workspace's own by its `record`.
+# A source without `kind` takes it from its schema: the shipped ones by name, a workspace's own by its
+# `record`.
 KIND_OF_RECORD = {"charge": "charges", "payout": "payouts", "acceptance": "acceptances"}
 
 
@@ -319,7 +322,9 @@ class Settings(_Frozen):
             if isinstance(source, _IssuingSource) and self.onec.enabled:
                 problem = vat_rate_problem(source.vat_rate, self.onec.version)
                 if problem:
-                    raise ValueError(f"sources.{name}.vat: {problem}; выберите [onec] version = \"1.17\" или новее")
+                    raise ValueError(
+                        f'sources.{name}.vat: {problem}; выберите [onec] version = "1.17" или новее'
+                    )
         return self
 
 
@@ -331,12 +336,16 @@ def _number_format_problem(source: _Source, kind: DocumentKind, *, onec_enabled:
     if kind is DocumentKind.PAYMENT_ORDER:
         number = fmt.format(period=WORST_CASE_PERIOD, seq=9999, account="", kind="")
         if not (number.isdigit() and len(number) <= ORDER_NUMBER_DIGITS):
-            return f"формат {fmt!r}: номер платёжного поручения — только цифры, не больше {ORDER_NUMBER_DIGITS}"
+            return (
+                f"формат {fmt!r}: номер платёжного поручения — только цифры, не больше {ORDER_NUMBER_DIGITS}"
+            )
     limit = ONEC_TAX_INVOICE_LIMIT if kind is DocumentKind.TAX_INVOICE else ONEC_NUMBER_LIMIT
     length = worst_case_length(fmt, account_digits=source.account_digits, kind=kind.value)
     if onec_enabled and length > limit:
-        return (f"формат {fmt!r} даёт номера до {length} символов, а 1С принимает не больше {limit}; выберите "
-                "более короткий формат (например, без дефисов) или выключите выгрузку в 1С")
+        return (
+            f"формат {fmt!r} даёт номера до {length} символов, а 1С принимает не больше {limit}; выберите "
+            "более короткий формат (например, без дефисов) или выключите выгрузку в 1С"
+        )
     return None
 
 
@@ -388,7 +397,8 @@ def _problem(error: Any) -> str:
         key, reason = f"{key}.kind", f"не задан вид источника; допустимы: {', '.join(SOURCE_KINDS)}"
     elif kind == "union_tag_invalid":
         tag = error["ctx"]["tag"]
-        key, reason = f"{key}.kind", f"неизвестный вид источника «{tag}»; допустимы: {', '.join(SOURCE_KINDS)}"
+        key = f"{key}.kind"
+        reason = f"неизвестный вид источника «{tag}»; допустимы: {', '.join(SOURCE_KINDS)}"
     else:
         reason = message.removeprefix("Value error, ")
     return f"{key}: {reason}" if key and not reason.startswith(("company.", "sources.")) else reason

@@ -63,8 +63,10 @@ def load_schemas(folder: Path, settings: Settings) -> dict[str, SourceSchema]:
             raise ConfigError(f"inbox_schemas/{conf.schema_name}.toml: {exc}") from None
         expected = SCHEMA_RECORD[conf.kind]
         if schema.record != expected:
-            raise ConfigError(f"sources.{name}: источник вида {conf.kind} читает записи «{expected}», а схема "
-                              f"«{conf.schema_name}» описывает «{schema.record}»")
+            raise ConfigError(
+                f"sources.{name}: источник вида {conf.kind} читает записи «{expected}», а схема "
+                f"«{conf.schema_name}» описывает «{schema.record}»"
+            )
         schemas[conf.schema_name] = schema
     return schemas
 

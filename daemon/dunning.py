@@ -33,8 +33,8 @@ def queue_reminders(ctx: Context, today: date) -> int:
             jobs.append(ctx.mail.job(f"reminder:{invoice.number}:{reminder.level}", (invoice.client_email,),
                                      "reminder.txt.j2", (attachment,), invoice=invoice, reminder=reminder))
         for manager, overdue in overdue_by_manager(due, today, settings.default_manager).items():
-            jobs.append(ctx.mail.job(f"digest:{manager}:{today.isoformat()}", (manager,), "manager_digest.txt.j2",
-                                     invoices=overdue, today=today))
+            jobs.append(ctx.mail.job(f"digest:{manager}:{today.isoformat()}", (manager,),
+                                     "manager_digest.txt.j2", invoices=overdue, today=today))
         invoices.record_reminders(conn, [(r.invoice.number, r.level) for r in plan.reminders], today)
         invoices.record_reminders(conn, plan.superseded, today)
         mail_queue.enqueue(conn, jobs, ctx.clock())

@@ -28,14 +28,16 @@ log = structlog.get_logger()
 
 def mail_templates(templates_dir: Path) -> Environment:
     """The mails' environment, with the filters the print forms use, so a sum reads the same in both."""
-    env = Environment(loader=FileSystemLoader(templates_dir), undefined=StrictUndefined, keep_trailing_newline=True)
+    env = Environment(
+        loader=FileSystemLoader(templates_dir), undefined=StrictUndefined, keep_trailing_newline=True
+    )
     env.filters.update(FILTERS)
     return env
 
 
 @dataclass(frozen=True)
 class MailComposer:
-    """Mails from templates/mail: a template's first line is the subject, the rest after a blank line the body."""
+    """Mails from templates/mail: a template's first line is the subject, after a blank line the body."""
 
     templates: Environment
     company: Company
@@ -55,7 +57,9 @@ class MailComposer:
         return MailJob(key, recipients, subject, body, attachments, message_id)
 
 
-def client_mails(documents: Iterable[Document], composer: MailComposer, workspace: Workspace) -> list[MailJob]:
+def client_mails(
+    documents: Iterable[Document], composer: MailComposer, workspace: Workspace
+) -> list[MailJob]:
     """One mail per client and period with that period's PDFs; none for clients without an e-mail."""
     jobs = []
     by_client: Callable[[Document], tuple[str, Any]] = lambda d: (d.counterparty.inn, d.period_start)  # noqa: E731
@@ -77,7 +81,9 @@ def quarantine_notice(report: FileReport, report_path: str, sha256: str, compose
     """The operator's notice of a rejected file, with its report attached (none without operators)."""
     if not operators:
         return []
-    return [composer.job(f"quarantine:{sha256}", operators, "file_rejected.txt.j2", (report_path,), report=report)]
+    return [
+        composer.job(f"quarantine:{sha256}", operators, "file_rejected.txt.j2", (report_path,), report=report)
+    ]
 
 
 def outputs_failed_notice(file_name: str, source: str, error: str, attempts: int, sha256: str,
@@ -95,17 +101,25 @@ def flush_mail(store: Store, root: Path, settings: MailSettings, transport: Tran
     counts = {"sent": 0, "retry": 0, "failed": 0}
     for queued in queue.due(store.conn, clock()):
         job = queued.job
-        attachments = [(path.rpartition("/")[2], (root / path).read_bytes(), _subtype(path)) for path in job.attachments]
-        message = compose(settings.sender, list(job.recipients), job.subject, job.body, attachments, job.message_id)
+        attachments = [
+            (path.rpartition("/")[2], (root / path).read_bytes(), _subtype(path)) for path in job.attachments
+        ]
+        message = compose(
+            settings.sender, list(job.recipients), job.subject, job.body, attachments, job.message_id
+        )
         try:
             transport.send(message)
         except MailError as exc:
             attempts = queued.attempts + 1
             give_up = exc.permanent or attempts >= settings.max_attempts
             delay = retry_delay_s(attempts, settings.retry_base_seconds)
-            queue.mark_failed(store.conn, queued.id, str(exc), None if give_up else clock() + timedelta(seconds=delay))
+            queue.mark_failed(
+                store.conn, queued.id, str(exc), None if give_up else clock() + timedelta(seconds=delay)
+            )
             counts["failed" if give_up else "retry"] += 1
-            log.warning("mail.failed", to=list(job.recipients), error=str(exc), attempts=attempts, final=give_up)
+            log.warning(
+                "mail.failed", to=list(job.recipients), error=str(exc), attempts=attempts, final=give_up
+            )
             continue
         queue.mark_sent(store.conn, queued.id, clock())
         counts["sent"] += 1

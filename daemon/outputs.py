@@ -129,10 +129,12 @@ def _queue_client_mails(ctx: Context, file: CommittedFile) -> None:
 
 
 OUTPUTS = (
-    Output("1c", lambda ctx, conf: ctx.settings.onec.enabled and _issues_documents(ctx, conf), _write_1c_documents),
+    Output("1c", lambda ctx, conf: ctx.settings.onec.enabled and _issues_documents(ctx, conf),
+           _write_1c_documents),
     Output("1c_orders", lambda ctx, conf: ctx.settings.onec.enabled and isinstance(conf, AcceptancesSource),
            _write_1c_orders),
-    Output("edo", lambda ctx, conf: _issues_documents(ctx, conf) and bool(EDO_KINDS & set(conf.issues)), _write_fns),
+    Output("edo", lambda ctx, conf: _issues_documents(ctx, conf) and bool(EDO_KINDS & set(conf.issues)),
+           _write_fns),
     Output("pdf", _issues_documents, _write_pdfs),
     Output("platform", lambda ctx, conf: isinstance(conf, PayoutsSource), _write_platform_copies),
     Output("bank", lambda ctx, conf: isinstance(conf, AcceptancesSource), _write_bank_file),

@@ -99,7 +99,7 @@ def check_file(data: bytes, file_name: str, source: str, settings: Settings,
 
 def plan_file(conn: Any, checked: Checked[Any], file_name: str, source: str, settings: Settings,
               today: date) -> Planned | Rejected:
-    """The kind's plan against the ledger in `conn`, or the row errors that stop the file before any number."""
+    """The kind's plan against the ledger in `conn`, or the row errors stopping the file before any number."""
     conf = settings.sources[source]
     kind = KINDS[conf.kind]
     rules = kind.rules(conf, settings)
@@ -111,10 +111,11 @@ def plan_file(conn: Any, checked: Checked[Any], file_name: str, source: str, set
 
 
 def process_file(path: Path, source: str, ctx: Context, *, retry_now: bool = True) -> FileOutcome:
-    """Process a file claimed into work/. `retry_now=False` (the daemon) lets a failing file's backoff run out."""
+    """Process a file claimed into work/; `retry_now=False` (the daemon) lets a failing file's backoff run."""
     started = time.monotonic()
     limit = _size_limit(source, ctx)
     size = path.stat().st_size
+    outcome: FileOutcome
     if size > limit:  # refused unread: a huge export must not take the memory
         with open(path, "rb") as handle:
             sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
@@ -174,7 +175,9 @@ def _finish(path: Path, file: CommittedFile, skipped: int, ctx: Context) -> Acce
     """Every output, then the original to archive/; a failure is retried with backoff and reported."""
     try:
         write_outputs(ctx, file)
-    except Exception as exc:  # disk full, a broken template: nothing half-written, the numbers stay
+    # Any failure after the commit (disk full, a broken template) is recorded and retried with backoff:
+    # nothing is half-written and the numbers stay, so the file must not end up nowhere.
+    except Exception as exc:  # noqa: BLE001
         return _outputs_failed(file, path.name, exc, ctx)
     ctx.move(path, ctx.workspace.archive(file.source, file.committed_at.date()))
     files.record_done(ctx.store.conn, file.sha256, ctx.clock())
@@ -212,7 +215,9 @@ def quarantine(path: Path, intake: Intake, report: FileReport, ctx: Context) -> 
         notice = quarantine_notice(report, html_report, intake.sha256, ctx.mail, ctx.settings.mail.operators)
         mail_queue.enqueue(conn, notice, intake.now)
     ctx.move(path, target.parent, name=target.name)
-    log.warning("file.quarantined", file=path.name, source=intake.source, errors=report.total_errors, to=str(target))
+    log.warning(
+        "file.quarantined", file=path.name, source=intake.source, errors=report.total_errors, to=str(target)
+    )
     return Quarantined(report.reason, report.total_errors)
 
 

@@ -105,7 +105,10 @@ def serve(ws: Workspace, settings: Settings, stop: threading.Event, *, mail_ever
     ctx.pdf.start()
     transport = mail_transport(ws, settings)
     watcher = InboxWatcher(
-        {name: WatchedFolder(ws.inbox(name), polling=conf.polling) for name, conf in settings.sources.items()},
+        {
+            name: WatchedFolder(ws.inbox(name), polling=conf.polling)
+            for name, conf in settings.sources.items()
+        },
         quiet_s=settings.watch.quiet_seconds,
         rescan_s=settings.watch.rescan_seconds,
     )

@@ -1,4 +1,4 @@
-"""The registry of source kinds: for each, its pure half (check, plan) and its SQL half (load, commit) (shell).
+"""The registry of source kinds: each with its pure half (check, plan) and SQL half (load, commit) (shell).
 
 Adding a kind is one core module (daemon/core/sources/<kind>.py), one store module
 (daemon/store/<kind>.py), its settings class in daemon/config.py, a schema TOML and one entry here.
@@ -9,11 +9,11 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import structlog
 
-from daemon.config import Settings, SourceSettings
+from daemon.config import AcceptancesSource, BankSource, ChargesSource, PayoutsSource, Settings
 from daemon.core.documents import DocumentPlan
 from daemon.core.reading import FileError
 from daemon.core.report import RowError
@@ -31,16 +31,19 @@ from daemon.store.files import Intake
 
 log = structlog.get_logger()
 
+ConfT = TypeVar("ConfT")      # the kind's settings class
+SchemaT = TypeVar("SchemaT")  # what its check reads a file with: a SourceSchema, or None (bank statements)
+
 
 @dataclass(frozen=True)
-class Kind:
+class Kind(Generic[ConfT, SchemaT]):
     """One source kind. `check` reads and validates a file (pure); `rules` are what its config says;
     `load` reads the ledger the plan needs and `commit` writes the plan, in the file's transaction;
     `plan` decides everything in between (pure) or returns the row errors that stop the file."""
 
     name: str
-    check: Callable[[bytes, str, SourceSchema | None], Checked[Any] | FileError]
-    rules: Callable[[SourceSettings, Settings], Any]
+    check: Callable[[bytes, str, SchemaT], Checked[Any] | FileError]
+    rules: Callable[[ConfT, Settings], Any]
     load: Callable[[sqlite3.Connection, Sequence[Any], Any], Any]
     plan: Callable[[Sequence[Any], Any, Any, date], Any]
     commit: Callable[[sqlite3.Connection, Any, Intake], int]
@@ -66,8 +69,8 @@ def _describe_orders(plan: core_acceptances.OrderPlan, file_name: str) -> None:
 def _describe_payments(plan: core_bank.PaymentPlan, file_name: str) -> None:
     result = plan.result
     for allocation in result.allocations:
-        log.info("payment.matched", file=file_name, invoice=allocation.invoice_number, amount=str(allocation.amount),
-                 rule=allocation.rule, explanation=allocation.explanation)
+        log.info("payment.matched", file=file_name, invoice=allocation.invoice_number,
+                 amount=str(allocation.amount), rule=allocation.rule, explanation=allocation.explanation)
     for inn, amount in result.balances.items():
         log.info("payment.overpaid", file=file_name, inn=inn, balance_added=str(amount))
     for payment in result.unmatched:
@@ -82,22 +85,23 @@ def _plan_orders(records: Sequence[core_acceptances.Acceptance], ledger: store_a
     return core_acceptances.plan_payment_orders(records, ledger.payouts, ledger.sequences, rules, today)
 
 
-KINDS: dict[str, Kind] = {
-    "charges": Kind(
+# Each entry is typed with its own settings class and schema; the runner sees them all as Kind[Any, Any].
+KINDS: dict[str, Kind[Any, Any]] = {
+    "charges": Kind[ChargesSource, SourceSchema](
         "charges", core_charges.check, lambda conf, s: conf.rules(s.onec), store_charges.load,
         lambda records, ledger, rules, today: core_charges.plan_charge_documents(records, ledger, rules),
         store_charges.commit, _describe_documents,
     ),
-    "payouts": Kind(
+    "payouts": Kind[PayoutsSource, SourceSchema](
         "payouts", core_payouts.check, lambda conf, s: conf.terms(s.onec), store_payouts.load,
         lambda records, ledger, terms, today: core_payouts.plan_payouts(records, ledger, terms),
         store_payouts.commit, _describe_documents,
     ),
-    "acceptances": Kind(
+    "acceptances": Kind[AcceptancesSource, SourceSchema](
         "acceptances", core_acceptances.check, lambda conf, s: conf.rules(s.onec), store_acceptances.load,
         _plan_orders, store_acceptances.commit, _describe_orders,
     ),
-    "bank": Kind(
+    "bank": Kind[BankSource, None](
         "bank", core_bank.check, lambda conf, s: core_bank.BankRules(s.company.accounts), store_bank.load,
         lambda records, ledger, rules, today: core_bank.plan_payments(records, ledger, rules),
         store_bank.commit, _describe_payments,

@@ -42,8 +42,8 @@ def collect_status(ws: Workspace, store: Store, today: date) -> dict:
         "invoices": {
             status: {
                 "count": sum(1 for i in open_invoices if i["status"] == status),
-                "outstanding": str(sum((Decimal(i["outstanding"]) for i in open_invoices if i["status"] == status),
-                                       Decimal("0.00"))),
+                "outstanding": str(sum((Decimal(i["outstanding"]) for i in open_invoices
+                                        if i["status"] == status), Decimal("0.00"))),
             }
             for status in ("unpaid", "partly_paid", "overdue")
         },
@@ -58,24 +58,27 @@ def collect_status(ws: Workspace, store: Store, today: date) -> dict:
 
 
 def format_status(status: dict) -> str:
-    """A plain table for people: sums as «10 632,67 руб.», dates as «02.12.2026» (the JSON keeps plain values)."""
+    """A plain table for people: sums as «10 632,67 руб.», dates as «02.12.2026» (JSON keeps plain values)."""
     lines = [f"billdrop status на {_date(status['date'])}", "", "Файлы:"]
     lines += [f"  {outcome:<12} {count}" for outcome, count in sorted(status["files"].items())] or ["  нет"]
     lines += ["", f"Не удаётся выпустить: {len(status['failing'])}"]
     lines += [f"  {f['file']} ({f['source']}): {plural(f['attempts'], *ATTEMPT_FORMS)}, {f['error']}"
-              + (f"; следующая в {_date_time(f['retry_at'])}" if f["retry_at"] else "") for f in status["failing"]]
-    lines += ["", f"В карантине: {len(status['quarantine'])}"] + [f"  {name}" for name in status["quarantine"]]
+              + (f"; следующая в {_date_time(f['retry_at'])}" if f["retry_at"] else "")
+              for f in status["failing"]]
+    lines += ["", f"В карантине: {len(status['quarantine'])}"]
+    lines += [f"  {name}" for name in status["quarantine"]]
     lines += ["", "Счета:"]
     titles = {"unpaid": "не оплачены", "partly_paid": "оплачены частично", "overdue": "просрочены"}
     lines += [f"  {titles[s]:<20} {v['count']:>5} {plural_word(v['count'], *INVOICE_FORMS):<7} "
               f"{_roubles(v['outstanding']):>19}" for s, v in status["invoices"].items()]
     overdue = [i for i in status["open_invoices"] if i["status"] == "overdue"]
-    lines += [f"    {i['number']:<14} {i['client'][:40]:<40} срок {_date(i['due'])}  долг {_roubles(i['outstanding'])}"
-              for i in overdue]
+    lines += [f"    {i['number']:<14} {i['client'][:40]:<40} срок {_date(i['due'])}  "
+              f"долг {_roubles(i['outstanding'])}" for i in overdue]
     lines += ["", f"Неопознанные платежи: {len(status['unmatched_payments'])}"]
-    lines += [f"  № {p['number']} от {_date(p['date'])} на {_roubles(p['amount'])}, ИНН {p['payer_inn']} {p['payer']}"
-              for p in status["unmatched_payments"]]
-    lines += ["", "Переплаты:"] + [f"  ИНН {inn}: {_roubles(amount)}" for inn, amount in status["balances"].items()]
+    lines += [f"  № {p['number']} от {_date(p['date'])} на {_roubles(p['amount'])}, "
+              f"ИНН {p['payer_inn']} {p['payer']}" for p in status["unmatched_payments"]]
+    lines += ["", "Переплаты:"]
+    lines += [f"  ИНН {inn}: {_roubles(amount)}" for inn, amount in status["balances"].items()]
     lines += ["", "Письма: " + (", ".join(f"{k} {v}" for k, v in sorted(status["mail"].items())) or "нет")]
     return "\n".join(lines)
 

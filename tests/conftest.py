@@ -1,4 +1,4 @@
-"""Shared fixtures: where the official specs and the shared samples are, a fixed company, `--update-golden`."""
+"""Shared fixtures: where the official specs and shared samples are, a fixed company, `--update-golden`."""
 from __future__ import annotations
 
 import os
@@ -15,7 +15,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",
         action="store_true",
-        help="rewrite tests/golden/**/expected/ from the current outputs instead of comparing (review in git)",
+        help="rewrite tests/golden/**/expected/ from the current outputs instead of comparing "
+        "(review in git)",
     )
 
 

@@ -6,11 +6,12 @@ strict UTF-8 is tried first.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from daemon.core.cleaning import parse_date, parse_decimal
 
@@ -42,7 +43,8 @@ class StatementDocument:
     line: int
     kind: str
     number: str
-    date: date
+    # `dt.date` in this class: the field `date` shadows the type for the annotations below it
+    date: dt.date
     amount: Decimal
     payer_account: str
     payer_inn: str
@@ -50,8 +52,8 @@ class StatementDocument:
     payee_account: str
     payee_inn: str
     payee_name: str
-    received: date | None     # ДатаПоступило
-    debited: date | None      # ДатаСписано
+    received: dt.date | None     # ДатаПоступило
+    debited: dt.date | None      # ДатаСписано
     purpose: str
 
 
@@ -68,7 +70,7 @@ class Payment:
 
     key: str
     number: str
-    date: date
+    date: dt.date
     amount: Decimal
     payer_inn: str
     payer_name: str
@@ -86,6 +88,7 @@ def _decode(data: bytes) -> str:
 
 
 Fields = dict[str, tuple[int, str]]   # key → (line number, value)
+_T = TypeVar("_T")
 
 
 def _text(fields: Fields, key: str) -> str:
@@ -96,11 +99,14 @@ def _party_name(fields: Fields, role: str) -> str:
     return _text(fields, f"{role}1") or _INN_PREFIX.sub("", _text(fields, role)).strip()
 
 
-def parse_statement(data: bytes) -> BankStatement | StatementFailure:
+# One pass over the lines with the open section as its state: a branch per key the format defines, which
+# reads more plainly in one place than split across helpers passing that state around.
+def parse_statement(data: bytes) -> BankStatement | StatementFailure:  # noqa: PLR0912
     lines = _decode(data).splitlines()
     errors: list[StatementError] = []
     if not lines or lines[0].strip().lstrip("\ufeff") != FIRST_LINE:
-        return StatementFailure((StatementError(1, "", lines[0][:60] if lines else "", f"первая строка должна быть {FIRST_LINE}"),))
+        first = lines[0][:60] if lines else ""
+        return StatementFailure((StatementError(1, "", first, f"первая строка должна быть {FIRST_LINE}"),))
     header: dict[str, str] = {}
     accounts: list[str] = []
     documents: list[StatementDocument] = []
@@ -109,7 +115,7 @@ def parse_statement(data: bytes) -> BankStatement | StatementFailure:
         text = raw.strip()
         if not text:
             continue
-        if text in ("КонецФайла",):
+        if text == "КонецФайла":
             break
         key, sep, value = text.partition("=")
         key, value = key.strip(), value.strip()
@@ -141,10 +147,12 @@ def parse_statement(data: bytes) -> BankStatement | StatementFailure:
     return BankStatement(header.get("ВерсияФормата", ""), tuple(dict.fromkeys(accounts)), tuple(documents))
 
 
-def _document(kind: str, start: int, fields: Fields, errors: list[StatementError]) -> StatementDocument | None:
+def _document(
+    kind: str, start: int, fields: Fields, errors: list[StatementError]
+) -> StatementDocument | None:
     problems = len(errors)
 
-    def value(key: str, parse, required: bool = True):
+    def value(key: str, parse: Callable[[str], _T], required: bool = True) -> _T | None:
         line, text = fields.get(key, (start, ""))
         if not text:
             if required:
@@ -161,8 +169,8 @@ def _document(kind: str, start: int, fields: Fields, errors: list[StatementError
     amount = value("Сумма", parse_decimal)
     received = value("ДатаПоступило", parse_date, required=False)
     debited = value("ДатаСписано", parse_date, required=False)
-    if len(errors) > problems:
-        return None
+    if len(errors) > problems or number is None or when is None or amount is None:
+        return None   # a required field that is None has its error in `errors` already
     purpose = " ".join(
         _text(fields, k) for k in ("НазначениеПлатежа", *(f"НазначениеПлатежа{i}" for i in range(1, 7)))
         if _text(fields, k)
@@ -177,7 +185,9 @@ def _document(kind: str, start: int, fields: Fields, errors: list[StatementError
     )
 
 
-def incoming_payments(documents: Sequence[StatementDocument], own_accounts: Collection[str]) -> tuple[Payment, ...]:
+def incoming_payments(
+    documents: Sequence[StatementDocument], own_accounts: Collection[str]
+) -> tuple[Payment, ...]:
     """Credits to our accounts; our own outgoing payments and bank fees are not payments to us."""
     return tuple(
         Payment(

@@ -1,6 +1,7 @@
 """Documents planned from validated records: invoices (счёт), acts (акт) and their lines (core)."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -23,8 +24,10 @@ class DocumentKind(str, Enum):
     AGENT_ACT = "agent_act"      # акт агента (the agent is the executor, we are the customer)
     PAYMENT_ORDER = "payment_order"  # платёжное поручение paying an agent's accepted act (numbered only)
 
+    # A property over str.title() on purpose: templates (user-editable) print `kind.title`, and no code
+    # calls the str method on a kind.
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]
         return _TITLES[self]
 
 
@@ -66,14 +69,15 @@ class Document:
 
     kind: DocumentKind
     number: str
-    date: date
-    period_start: date
-    period_end: date
+    # `dt.date` in this class: the field `date` shadows the type for the annotations below it
+    date: dt.date
+    period_start: dt.date
+    period_end: dt.date
     counterparty: Counterparty
     contract: Contract
     lines: tuple[DocumentLine, ...]
     vat_included: bool
-    due_date: date | None = None
+    due_date: dt.date | None = None
     basis: str = ""                        # e.g. the invoice an act follows, or a payout id
     related_number: str | None = None      # the invoice number for an act, the act for a счёт-фактура
 
@@ -94,7 +98,7 @@ class Document:
         return all(line.vat_rate.exempt for line in self.lines)
 
     def net_price(self, line: DocumentLine) -> Decimal:
-        """The price without VAT: as printed when VAT is on top, else the net sum per unit, half-up to kopecks."""
+        """The price without VAT: as printed when VAT is on top, else net sum per unit, half-up to kopecks."""
         if not self.vat_included or line.net == line.gross:
             return line.price
         return to_kopecks(line.net / line.quantity)
@@ -119,7 +123,11 @@ class IssueRules:
     def onec_rate_error(self, rate: VatRate, *, row: int) -> RowError | None:
         """A row whose VAT rate the chosen EnterpriseData version cannot carry: refused before numbering."""
         problem = None if self.onec_version is None else vat_rate_problem(rate, self.onec_version)
-        return None if problem is None else RowError(row, "Ставка НДС", rate.label, f"{problem}: 1С не загрузит документ")
+        return (
+            None
+            if problem is None
+            else RowError(row, "Ставка НДС", rate.label, f"{problem}: 1С не загрузит документ")
+        )
 
 
 @dataclass(frozen=True)
@@ -136,10 +144,10 @@ class IssuedDocument:
 
 @dataclass(frozen=True)
 class CounterpartyChange:
-    """A known counterparty whose card changes: field → (old, new)."""
+    """A known counterparty whose card changes: field → (old, new), text or (for `bank`) a BankAccount."""
 
     inn: str
-    changes: Mapping[str, tuple[str | None, str | None]]
+    changes: Mapping[str, tuple[object, object]]
 
 
 @dataclass(frozen=True)
@@ -160,7 +168,9 @@ PlanResult = DocumentPlan | tuple[RowError, ...]
 _CARD_FIELDS = ("name", "kpp", "email", "phone", "address", "manager_email", "edo_id")
 
 
-def merge_counterparty(known: Counterparty | None, fresh: Counterparty) -> tuple[Counterparty, dict[str, tuple]]:
+def merge_counterparty(
+    known: Counterparty | None, fresh: Counterparty
+) -> tuple[Counterparty, dict[str, tuple[object, object]]]:
     """The card after newer data: non-empty fresh fields win; returns the card and what changed."""
     if known is None:
         return fresh, {}
@@ -191,8 +201,8 @@ class CardBook:
             self._changes.setdefault(fresh.inn, {}).update(changed)
         return card
 
-    def plan(self, contracts: Sequence[Contract], documents: Sequence[Document], skipped: Sequence[IssuedDocument],
-             counters: Mapping[tuple[DocumentKind, str], int],
+    def plan(self, contracts: Sequence[Contract], documents: Sequence[Document],
+             skipped: Sequence[IssuedDocument], counters: Mapping[tuple[DocumentKind, str], int],
              counters_before: Mapping[tuple[DocumentKind, str], int]) -> DocumentPlan:
         """The file's plan with these cards; only the counters the file advanced are written back."""
         return DocumentPlan(

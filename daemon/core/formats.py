@@ -1,4 +1,4 @@
-"""How money, quantities, dates, months and counts are written for people: mails, PDFs, reports, status (core)."""
+"""How money, quantities, dates, months and counts read for people: mails, PDFs, reports, status (core)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -11,8 +11,8 @@ from daemon.core.money import to_kopecks
 # The thousands separator of every surface: a no-break space, as the print forms have always shown it.
 THOUSANDS_SEPARATOR = "\u00a0"
 CURRENCY = "руб."
-# Field 24 «Назначение платежа» of a платёжное поручение (Положение Банка России 762-П); 1CClientBankExchange's
-# НазначениеПлатежа takes no more.
+# Field 24 «Назначение платежа» of a платёжное поручение (Положение Банка России 762-П);
+# 1CClientBankExchange's НазначениеПлатежа takes no more.
 PURPOSE_LIMIT = 210
 
 MONTHS_NOMINATIVE = (
@@ -26,12 +26,12 @@ MONTHS_GENITIVE = (
 
 
 def format_money(amount: Decimal | int) -> str:
-    """«10 632,67»: half-up to kopecks, a no-break space between thousands, a decimal comma, «-» if negative."""
+    """«10 632,67»: half-up to kopecks, no-break spaces in thousands, a decimal comma, «-» if negative."""
     if isinstance(amount, float):
         raise TypeError("денежная сумма: ожидается Decimal, а не float")
     rounded = to_kopecks(Decimal(amount))
     whole, _, kopecks = f"{abs(rounded):.2f}".partition(".")
-    groups = []
+    groups: list[str] = []
     while whole:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

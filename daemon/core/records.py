@@ -5,6 +5,7 @@ inn/kpp = ИНН/КПП, bik = БИК, corr_account = корр. счёт.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -88,7 +89,7 @@ class Contract:
     number: str
     counterparty_inn: str
     account: str = ""
-    date: date | None = None
+    date: dt.date | None = None   # `dt.date`: a field named `date` shadows the type after it
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,9 @@ class FileReport:
         if not self.total_errors:
             return f"{self.file_name}: ошибок нет"
         lines = [f"{self.file_name}: {self.reason}"]
-        lines += [f"  строка {e.line}, столбец «{e.column}», значение «{e.value}»: {e.reason}" for e in self.errors]
+        lines += [
+            f"  строка {e.line}, столбец «{e.column}», значение «{e.value}»: {e.reason}" for e in self.errors
+        ]
         if self.errors and self.total_errors > len(self.errors):
             lines.append(f"  … и ещё {plural(self.total_errors - len(self.errors), *ERROR_FORMS)}")
         return "\n".join(lines)
@@ -91,7 +93,9 @@ def report_html(report: FileReport) -> bytes:
     )
     more = report.total_errors - len(report.errors)
     shown = len(report.errors)
-    more_note = f"<p>… и ещё {plural(more, *ERROR_FORMS)} (показаны первые {shown}).</p>" if more > 0 and rows else ""
+    more_note = (
+        f"<p>… и ещё {plural(more, *ERROR_FORMS)} (показаны первые {shown}).</p>" if more > 0 and rows else ""
+    )
     table = (
         "<table><thead><tr><th>Строка</th><th>Столбец</th><th>Значение</th><th>Причина</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
@@ -113,7 +117,8 @@ td,th{{border:1px solid #999;padding:4px 8px;text-align:left;vertical-align:top}
     return page.encode("utf-8")
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")   # what Excel would evaluate or act on (CSV/formula injection)
+# What Excel would evaluate or act on (CSV/formula injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_HEADERS = ("Строка", "Столбец", "Значение", "Причина")
 
 
@@ -121,9 +126,10 @@ def report_xlsx(report: FileReport) -> bytes:
     """The errors as a sheet the operator can sort and filter. Every cell is text: a value such as
     `=HYPERLINK(…)` is stored as a string with Excel's quote prefix, never as a formula."""
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]   # a new workbook has one sheet, its active one
     sheet.title = "Ошибки"
-    rows = [(report.file_name, report.source, report.reason, ""), XLSX_HEADERS]
+    rows: list[tuple[int | str, str, str, str]] = [(report.file_name, report.source, report.reason, ""),
+                                                    XLSX_HEADERS]
     rows += [(e.line, e.column, e.value, e.reason) for e in report.errors]
     for values in rows:
         sheet.append(values)
@@ -132,7 +138,7 @@ def report_xlsx(report: FileReport) -> bytes:
             if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
                 cell.data_type = "s"
                 cell.quotePrefix = True
-    for column, width in zip("ABCD", (8, 24, 32, 80)):
+    for column, width in zip("ABCD", (8, 24, 32, 80), strict=True):
         sheet.column_dimensions[column].width = width
     buffer = io.BytesIO()
     book.save(buffer)
@@ -141,4 +147,5 @@ def report_xlsx(report: FileReport) -> bytes:
 
 def report_sidecars(report: FileReport) -> dict[str, bytes]:
     """The report in every format, by suffix, in the order to write them (JSON, the machine record, first)."""
-    return {ERRORS_JSON: report_json(report), ERRORS_HTML: report_html(report), ERRORS_XLSX: report_xlsx(report)}
+    return {ERRORS_JSON: report_json(report), ERRORS_HTML: report_html(report),
+            ERRORS_XLSX: report_xlsx(report)}

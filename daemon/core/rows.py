@@ -48,10 +48,13 @@ def columns_of(table: RawTable, schema: SourceSchema) -> tuple[dict[str, int], t
     return columns, ignored
 
 
-def validate_rows(table: RawTable, schema: SourceSchema, model: type[BaseModel], build: Build) -> Checked[Any]:
+def validate_rows(
+    table: RawTable, schema: SourceSchema, model: type[BaseModel], build: Build
+) -> Checked[Any]:
     columns, ignored = columns_of(table, schema)
     header_of = {field: table.headers[index] for field, index in columns.items()}
-    records, errors = [], []
+    records: list[Any] = []
+    errors: list[RowError] = []
     for row in table.rows:
         if is_blank(row.cells):
             continue
@@ -59,15 +62,17 @@ def validate_rows(table: RawTable, schema: SourceSchema, model: type[BaseModel],
         try:
             parsed = model.model_validate(cells)
         except ValidationError as exc:
-            errors.extend(
-                RowError(row.line, header_of.get(err["loc"][0], str(err["loc"][0])),
-                         cells.get(err["loc"][0], ""), _reason(err))
-                for err in exc.errors()
-            )
+            for err in exc.errors():
+                field = str(err["loc"][0])  # a model validated from a dict: the loc is a field name
+                errors.append(
+                    RowError(row.line, header_of.get(field, field), cells.get(field, ""), _reason(err))
+                )
             continue
         result = build(parsed, row.line)
         if isinstance(result, list):
-            errors.extend(RowError(row.line, header_of.get(f, f), cells.get(f, ""), reason) for f, reason in result)
+            errors.extend(
+                RowError(row.line, header_of.get(f, f), cells.get(f, ""), reason) for f, reason in result
+            )
         else:
             records.append(result)
     return Checked(tuple(records), tuple(errors), tuple((h, f) for f, h in header_of.items()), ignored)

@@ -290,7 +290,8 @@ class _Writer:
 
     def vat_rate(self, parent: etree._Element, rate: VatRate) -> None:
         """СтавкаНДС: the 1.17+ structure, or the old enum, which cannot express 22, 7 or 5 %."""
-        problem = vat_rate_problem(rate, self.fmt.version)  # refused before the commit; a bug if it comes here
+        # Refused before the commit: a bug if it comes here.
+        problem = vat_rate_problem(rate, self.fmt.version)
         if problem:
             raise ValueError(problem)
         kind, legacy = VAT_RATES[rate.percent]

@@ -38,7 +38,7 @@ TEMPLATES = {
 
 
 def make_environment(templates_dir: Path) -> Environment:
-    """The print forms' environment: the shared filters of `daemon.core.formats`, amounts in words, ОКЕИ codes."""
+    """The print forms' environment: the filters of `daemon.core.formats`, amounts in words, ОКЕИ codes."""
     env = Environment(
         loader=FileSystemLoader(templates_dir),
         autoescape=select_autoescape(["html", "j2"], default=True),
@@ -78,16 +78,19 @@ class PdfRenderer:
         pdfs: dict[int, bytes] = {}
         for kind in dict.fromkeys(d.kind for d in documents):
             indexes = [i for i, d in enumerate(documents) if d.kind is kind]
-            pdfs.update(zip(indexes, self._render_kind([documents[i] for i in indexes], company)))
+            pdfs.update(
+                zip(indexes, self._render_kind([documents[i] for i in indexes], company), strict=True)
+            )
         return [pdfs[i] for i in range(len(documents))]
 
     def _render_kind(self, documents: list[Document], company: Company) -> list[bytes]:
         """Documents of one template: one layout, then one PDF per document from its own pages."""
-        heads, bodies = zip(*(_split_body(self.html(d, company)) for d in documents))
+        heads, bodies = zip(*(_split_body(self.html(d, company)) for d in documents), strict=True)
         # The empty first block takes page 1, so every document starts as the later ones do.
         blocks = "".join(f'<div data-document="{i}">{body}</div>' for i, body in enumerate(bodies))
-        layout = HTML(string=f"{heads[0]}<body><div></div>{blocks}</body></html>",
-                      base_url=str(self.templates_dir)).render(stylesheets=self.stylesheets, font_config=self.fonts)
+        layout = HTML(
+            string=f"{heads[0]}<body><div></div>{blocks}</body></html>", base_url=str(self.templates_dir)
+        ).render(stylesheets=self.stylesheets, font_config=self.fonts)
         pages: list[list[Page]] = [[] for _ in documents]
         for page in layout.pages[1:]:
             pages[_document_index(page)].append(page)
@@ -95,7 +98,7 @@ class PdfRenderer:
             PdfLayout(own, DocumentMetadata(**get_html_metadata(HTML(string=head))), layout.url_fetcher,
                       self.fonts, layout.color_profiles, layout.output_intent).write_pdf(
                 pdf_identifier=hashlib.md5(f"{doc.kind.value}:{doc.number}".encode()).hexdigest().encode())
-            for doc, head, own in zip(documents, heads, pages)
+            for doc, head, own in zip(documents, heads, pages, strict=True)
         ]
 
 
@@ -123,7 +126,8 @@ _worker_renderer: PdfRenderer | None = None
 
 
 def _start_worker(templates_dir: Path) -> None:
-    global _worker_renderer
+    # The pool's initializer: a process global is how ProcessPoolExecutor hands a worker its state.
+    global _worker_renderer  # noqa: PLW0603
     _worker_renderer = PdfRenderer(templates_dir)
     # WeasyPrint allocates millions of short-lived objects; collecting cycles less often is a tenth
     # faster, and recycling the worker bounds what lingers.
@@ -172,7 +176,7 @@ class PdfPool:
                 self._executor().submit(_noop)
 
     def render_many(self, documents: Sequence[Document], company: Company) -> Iterator[bytes]:
-        """PDFs in the order of `documents`, yielded as they are ready (a month's PDFs need not fit in memory)."""
+        """PDFs in the order of `documents`, yielded when ready (a month's PDFs need not fit in memory)."""
         if len(documents) < self.inline_below or self.workers < 2:
             yield from self.local.render_batch(documents, company)
             return

@@ -39,13 +39,17 @@ def commit(conn: sqlite3.Connection, plan: OrderPlan, intake: Intake) -> int:
         conn.execute(
             "INSERT INTO payment_orders (number, payout_id, date, amount, file_sha256, position, payload) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (order.number, order.payout_id, order.date.isoformat(), str(order.amount), intake.sha256, position,
-             dumps(order)),
+            (order.number, order.payout_id, order.date.isoformat(), str(order.amount), intake.sha256,
+             position, dumps(order)),
         )
-        conn.execute("UPDATE payouts SET order_number = ? WHERE payout_id = ?", (order.number, order.payout_id))
+        conn.execute(
+            "UPDATE payouts SET order_number = ? WHERE payout_id = ?", (order.number, order.payout_id)
+        )
     return len(plan.orders)
 
 
 def orders_of_file(conn: sqlite3.Connection, sha256: str) -> list[PaymentOrder]:
-    rows = conn.execute("SELECT payload FROM payment_orders WHERE file_sha256 = ? ORDER BY position", (sha256,))
+    rows = conn.execute(
+        "SELECT payload FROM payment_orders WHERE file_sha256 = ? ORDER BY position", (sha256,)
+    )
     return [payment_order_from_json(payload) for (payload,) in rows]

@@ -26,8 +26,8 @@ def commit(conn: sqlite3.Connection, plan: PaymentPlan, intake: Intake) -> int:
     duplicate = {p.key for p in result.duplicates}
     unmatched = {p.key for p in result.unmatched}
     conn.executemany(
-        "INSERT INTO payments (key, number, date, amount, payer_inn, payer_name, purpose, matched, file_sha256) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO payments (key, number, date, amount, payer_inn, payer_name, purpose, matched, "
+        "file_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (p.key, p.number, p.date.isoformat(), str(p.amount), p.payer_inn, p.payer_name, p.purpose,
              int(p.key not in unmatched), intake.sha256)
@@ -36,7 +36,8 @@ def commit(conn: sqlite3.Connection, plan: PaymentPlan, intake: Intake) -> int:
         ],
     )
     conn.executemany(
-        "INSERT INTO allocations (payment_key, invoice_number, amount, rule, explanation) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO allocations (payment_key, invoice_number, amount, rule, explanation) "
+        "VALUES (?, ?, ?, ?, ?)",
         [(a.payment_key, a.invoice_number, str(a.amount), a.rule, a.explanation) for a in result.allocations],
     )
     for inn, amount in result.balances.items():

@@ -16,7 +16,8 @@ def load(conn: sqlite3.Connection, records: Sequence[ChargeRecord], rules: Issue
     issued = {}
     for kind, number, contract, inn, start, fingerprint, total in select_in(
         conn,
-        "SELECT kind, number, contract, inn, period_start, fingerprint, total FROM documents WHERE contract IN ({})",
+        "SELECT kind, number, contract, inn, period_start, fingerprint, total FROM documents "
+        "WHERE contract IN ({})",
         sorted({r.contract for r in records}),
     ):
         doc = documents.issued(kind, number, contract, start, fingerprint, total)

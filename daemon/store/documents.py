@@ -23,7 +23,8 @@ def known_inns(conn: sqlite3.Connection) -> set[str]:
 
 def sequences(conn: sqlite3.Connection) -> dict[tuple[DocumentKind, str], int]:
     return {
-        (DocumentKind(kind), scope): last for kind, scope, last in conn.execute("SELECT kind, scope, last FROM sequences")
+        (DocumentKind(kind), scope): last
+        for kind, scope, last in conn.execute("SELECT kind, scope, last FROM sequences")
     }
 
 
@@ -38,7 +39,9 @@ def write_sequences(conn: sqlite3.Connection, counters: Mapping[tuple[DocumentKi
 
 def issued(kind: str, number: str, contract: str, start: str, fingerprint: str, total: str) -> IssuedDocument:
     """An issued document as a ledger remembers it, from its columns."""
-    return IssuedDocument(DocumentKind(kind), number, contract, date.fromisoformat(start), fingerprint, Decimal(total))
+    return IssuedDocument(
+        DocumentKind(kind), number, contract, date.fromisoformat(start), fingerprint, Decimal(total)
+    )
 
 
 def write_plan(conn: sqlite3.Connection, plan: DocumentPlan, sha256: str, stamp: str) -> None:
@@ -59,7 +62,8 @@ def write_plan(conn: sqlite3.Connection, plan: DocumentPlan, sha256: str, stamp:
     for position, doc in enumerate(plan.documents):
         conn.execute(
             "INSERT INTO documents (kind, number, date, inn, contract, period_start, period_end, total, "
-            "due_date, fingerprint, file_sha256, position, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "due_date, fingerprint, file_sha256, position, payload) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 doc.kind.value, doc.number, doc.date.isoformat(), doc.counterparty.inn, doc.contract.number,
                 doc.period_start.isoformat(), doc.period_end.isoformat(), str(doc.total), iso(doc.due_date),
@@ -75,5 +79,7 @@ def documents_of_file(conn: sqlite3.Connection, sha256: str) -> Iterator[Documen
 
 
 def document(conn: sqlite3.Connection, kind: DocumentKind, number: str) -> Document | None:
-    row = conn.execute("SELECT payload FROM documents WHERE kind = ? AND number = ?", (kind.value, number)).fetchone()
+    row = conn.execute(
+        "SELECT payload FROM documents WHERE kind = ? AND number = ?", (kind.value, number)
+    ).fetchone()
     return document_from_json(row[0]) if row else None

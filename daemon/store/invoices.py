@@ -16,7 +16,9 @@ def invoices_with_payments(conn: sqlite3.Connection) -> list[OpenInvoice]:
     paid: dict[str, Decimal] = {}
     for number, amount in conn.execute("SELECT invoice_number, amount FROM allocations"):
         paid[number] = paid.get(number, ZERO) + Decimal(amount)
-    rows = conn.execute("SELECT number, inn, date, total FROM documents WHERE kind = 'invoice' ORDER BY date, number")
+    rows = conn.execute(
+        "SELECT number, inn, date, total FROM documents WHERE kind = 'invoice' ORDER BY date, number"
+    )
     return [
         OpenInvoice(number, inn, date.fromisoformat(when), Decimal(total), paid.get(number, ZERO))
         for number, inn, when, total in rows
@@ -34,9 +36,9 @@ def invoices_due(conn: sqlite3.Connection) -> list[InvoiceDue]:
     result = []
     for number, inn, when, due, total, card, committed in rows:
         party = counterparty_from_json(card)
-        result.append(InvoiceDue(number, inn, party.name, party.email, party.manager_email, date.fromisoformat(when),
-                                 date.fromisoformat(due), Decimal(total), paid.get(number, ZERO),
-                                 datetime.fromisoformat(committed).date()))
+        result.append(InvoiceDue(number, inn, party.name, party.email, party.manager_email,
+                                 date.fromisoformat(when), date.fromisoformat(due), Decimal(total),
+                                 paid.get(number, ZERO), datetime.fromisoformat(committed).date()))
     return result
 
 

@@ -33,7 +33,8 @@ def enqueue(conn: sqlite3.Connection, jobs: Iterable[MailJob], now: datetime) ->
         "message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
         [
             (job.dedupe_key, json.dumps(job.recipients, ensure_ascii=False), job.subject, job.body,
-             json.dumps(job.attachments, ensure_ascii=False), now.isoformat(), job.message_id, now.isoformat())
+             json.dumps(job.attachments, ensure_ascii=False), now.isoformat(), job.message_id,
+             now.isoformat())
             for job in jobs
         ],
     )
@@ -46,8 +47,8 @@ def due(conn: sqlite3.Connection, now: datetime) -> list[QueuedMail]:
         (now.isoformat(),),
     )
     return [
-        QueuedMail(row[0], MailJob(row[1], tuple(json.loads(row[2])), row[3], row[4], tuple(json.loads(row[5])),
-                                   row[6]), row[7])
+        QueuedMail(row[0], MailJob(row[1], tuple(json.loads(row[2])), row[3], row[4],
+                                   tuple(json.loads(row[5])), row[6]), row[7])
         for row in rows
     ]
 

@@ -17,7 +17,8 @@ def load(conn: sqlite3.Connection, records: Sequence[PayoutRecord], terms: Payou
     contracts, last_end = {}, {}
     for inn, payload in select_in(
         conn,
-        "SELECT inn, payload FROM documents WHERE kind = 'agent_act' AND inn IN ({}) ORDER BY period_end, number",
+        "SELECT inn, payload FROM documents WHERE kind = 'agent_act' AND inn IN ({}) "
+        "ORDER BY period_end, number",
         inns,
     ):
         act = document_from_json(payload)
@@ -31,7 +32,9 @@ def load(conn: sqlite3.Connection, records: Sequence[PayoutRecord], terms: Payou
             sorted({r.payout_id for r in records}),
         )
     }
-    return PayoutLedger(documents.counterparties(conn, inns), contracts, last_end, payouts, documents.sequences(conn))
+    return PayoutLedger(
+        documents.counterparties(conn, inns), contracts, last_end, payouts, documents.sequences(conn)
+    )
 
 
 def commit(conn: sqlite3.Connection, plan: DocumentPlan, intake: Intake) -> int:
@@ -39,6 +42,7 @@ def commit(conn: sqlite3.Connection, plan: DocumentPlan, intake: Intake) -> int:
     record_committed(conn, intake, len(plan.documents))
     documents.write_plan(conn, plan, intake.sha256, intake.now.isoformat())
     conn.executemany(
-        "INSERT INTO payouts (payout_id, act_number) VALUES (?, ?)", [(d.basis, d.number) for d in plan.documents]
+        "INSERT INTO payouts (payout_id, act_number) VALUES (?, ?)",
+        [(d.basis, d.number) for d in plan.documents],
     )
     return len(plan.documents)

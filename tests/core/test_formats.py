@@ -117,10 +117,11 @@ def test_plural(count, text):
 
 
 @pytest.mark.parametrize(
-    ("count", "word"), [(1, "документ"), (3, "документа"), (5, "документов"), (-1, "документ"), (-12, "документов")]
+    ("count", "word"),
+    [(1, "документ"), (3, "документа"), (5, "документов"), (-1, "документ"), (-12, "документов")],
 )
 def test_plural_word(count, word):
-    """Only the noun, for counts printed apart from it; a negative count takes the form of its absolute value."""
+    """Only the noun, for counts printed apart from it; a negative count takes its absolute value's form."""
     assert plural_word(count, "документ", "документа", "документов") == word
 
 
@@ -134,4 +135,5 @@ def test_filters_name_the_formatters():
     """Both template environments get the same filters from one table."""
     assert FILTERS["money"] is format_money and FILTERS["roubles"] is format_roubles
     assert FILTERS["short_date"] is format_date and FILTERS["long_date"] is format_date_long
-    assert FILTERS["plural"] is plural and FILTERS["month_name"] is month_name and FILTERS["qty"] is format_quantity
+    assert (FILTERS["plural"] is plural and FILTERS["month_name"] is month_name
+            and FILTERS["qty"] is format_quantity)

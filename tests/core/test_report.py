@@ -81,20 +81,21 @@ def test_sidecars_are_named_beside_the_file():
     report = FileReport.for_file("f.csv", "charges", "файл CSV повреждён")
     sidecars = report_sidecars(report)
     assert tuple(sidecars) == SIDECAR_SUFFIXES == (".errors.json", ".errors.html", ".errors.xlsx")
-    assert [sidecar_name("f.csv", suffix) for suffix in sidecars] == ["f.csv.errors.json", "f.csv.errors.html",
-                                                                       "f.csv.errors.xlsx"]
+    names = [sidecar_name("f.csv", suffix) for suffix in sidecars]
+    assert names == ["f.csv.errors.json", "f.csv.errors.html", "f.csv.errors.xlsx"]
     assert sidecars[".errors.json"] == report_json(report) and sidecars[".errors.html"] == report_html(report)
 
 
 def test_sidecar_name_refuses_an_unknown_suffix():
     """A typo in a suffix fails loudly instead of writing a report `status` would count as a file."""
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a quarantine report suffix"):
         sidecar_name("f.csv", ".errors.pdf")
 
 
 @pytest.mark.parametrize(("name", "sidecar"), [
     ("f.csv.errors.json", True), ("f.csv.errors.html", True), ("f.csv.errors.xlsx", True),
-    ("f.csv", False), ("errors.xlsx", False), ("f.xlsx", False), ("f.errors.txt", False), (".errors.json", False),
+    ("f.csv", False), ("errors.xlsx", False), ("f.xlsx", False), ("f.errors.txt", False),
+    (".errors.json", False),
 ])
 def test_is_sidecar(name, sidecar):
     """Only a name with a report suffix after a file's own name is a sidecar."""

@@ -1,4 +1,4 @@
-"""Golden files: each case's inputs through `billdrop process` in a fresh workspace, every output against expected/.
+"""Golden files: each case's inputs through `billdrop process` in a new workspace, outputs against expected/.
 
 A case is a folder `tests/golden/<source>/<case>/` holding the input file(s) for inbox/<source>, or an
 ordered `inputs/NN_<source>/` list (payouts before their acceptances, charges before the statement
@@ -42,28 +42,30 @@ def _cases() -> list[Path]:
 
 
 def _inputs(case: Path) -> list[tuple[str, Path]]:
-    """(source, file) in processing order: `inputs/NN_<source>/*`, or the case folder's files for its source."""
+    """(source, file) in processing order: `inputs/NN_<source>/*`, or the case's own files for its source."""
     if (case / "inputs").is_dir():
         steps = sorted(p for p in (case / "inputs").iterdir() if p.is_dir())
-        return [(step.name.partition("_")[2], f) for step in steps for f in sorted(step.iterdir()) if f.is_file()]
+        return [(step.name.partition("_")[2], f) for step in steps for f in sorted(step.iterdir())
+                if f.is_file()]
     return [(case.parent.name, f) for f in sorted(case.iterdir()) if f.is_file()]
 
 
 def _canonical_xml(data: bytes) -> str:
-    """C14N (attribute order, namespaces, quoting fixed), then indented so a diff shows the element that changed.
+    """C14N (attribute order, namespaces, quoting fixed), indented so a diff shows the changed element.
 
     The bytes are parsed with the encoding their declaration names (windows-1251 for ФНС files), which
     the first line records, since C14N itself is always UTF-8 without a declaration."""
     tree = etree.ElementTree(etree.fromstring(data))
     canonical = etree.tostring(tree, method="c14n")
     pretty = etree.tostring(
-        etree.fromstring(canonical, etree.XMLParser(remove_blank_text=True)), pretty_print=True, encoding="unicode"
+        etree.fromstring(canonical, etree.XMLParser(remove_blank_text=True)),
+        pretty_print=True, encoding="unicode",
     )
     return f"<!-- encoding: {tree.docinfo.encoding} -->\n{pretty}"
 
 
 def _pdf_text(data: bytes) -> str:
-    """pypdf's text of each page, line by line, whitespace folded (as tests/workspaces.py `pdf_text` reads PDFs)."""
+    """pypdf's text of each page, line by line, whitespace folded (as `pdf_text` in tests/workspaces.py)."""
     out = []
     for number, page in enumerate(PdfReader(BytesIO(data)).pages, start=1):
         out.append(f"=== page {number} ===")
@@ -79,10 +81,12 @@ def _mail_text(data: bytes) -> str:
 
     Date is left out: the transport stamps the wall clock, not the run's clock."""
     message = BytesParser(policy=policy.default).parsebytes(data)
-    lines = [f"{name}: {message[name]}" for name in ("From", "To", "Cc", "Subject") if message[name] is not None]
+    lines = [f"{name}: {message[name]}" for name in ("From", "To", "Cc", "Subject")
+             if message[name] is not None]
     body = message.get_body(preferencelist=("plain",))
     lines += ["", *(body.get_content().splitlines() if body is not None else ["(no text body)"]), ""]
-    lines += [f"attachment: {part.get_filename()} ({part.get_content_type()})" for part in message.iter_attachments()]
+    lines += [f"attachment: {part.get_filename()} ({part.get_content_type()})"
+              for part in message.iter_attachments()]
     return "\n".join(lines) + "\n"
 
 
@@ -137,7 +141,8 @@ def _expected(folder: Path) -> dict[str, str]:
     if not folder.is_dir():
         return {}
     return {
-        p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8") for p in sorted(folder.rglob("*")) if p.is_file()
+        p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(folder.rglob("*")) if p.is_file()
     }
 
 
@@ -150,8 +155,10 @@ def _write_expected(folder: Path, outputs: dict[str, str]) -> None:
 
 
 def _mismatches(expected: dict[str, str], actual: dict[str, str]) -> list[str]:
-    problems = [f"missing output: {name} (in expected/, not produced)" for name in sorted(expected.keys() - actual)]
-    problems += [f"unexpected output: {name} (produced, not in expected/)" for name in sorted(actual.keys() - expected)]
+    problems = [f"missing output: {name} (in expected/, not produced)"
+                for name in sorted(expected.keys() - actual)]
+    problems += [f"unexpected output: {name} (produced, not in expected/)"
+                 for name in sorted(actual.keys() - expected)]
     for name in sorted(expected.keys() & actual):
         if expected[name] != actual[name]:
             diff = difflib.unified_diff(
@@ -174,5 +181,5 @@ def test_golden(case: Path, tmp_path: Path, update_golden: bool) -> None:
         pytest.fail(f"{case.relative_to(GOLDEN)} has no expected/: run `pytest tests/golden --update-golden`")
     problems = _mismatches(expected, actual)
     if problems:
-        pytest.fail(f"{len(problems)} golden mismatch(es) in {case.relative_to(GOLDEN)}:\n" + "\n".join(problems),
-                    pytrace=False)
+        heading = f"{len(problems)} golden mismatch(es) in {case.relative_to(GOLDEN)}:"
+        pytest.fail("\n".join([heading, *problems]), pytrace=False)

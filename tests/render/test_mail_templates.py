@@ -49,7 +49,8 @@ def test_quarantine_notice_counts_errors_in_russian(mails, company, errors, subj
 def test_file_level_rejection_is_one_error(mails, company):
     """A file that cannot be read: «(1 ошибка)», not «(1 ошибок)»."""
     report = FileReport.for_file("f.xlsx", "charges", "файл XLSX повреждён")
-    subject = mails.get_template("file_rejected.txt.j2").render(company=company, report=report).partition("\n")[0]
+    text = mails.get_template("file_rejected.txt.j2").render(company=company, report=report)
+    subject = text.partition("\n")[0]
     assert subject == "billdrop: файл «f.xlsx» отклонён (1 ошибка)"
 
 
@@ -60,8 +61,9 @@ def _invoice(total: str, paid: str) -> InvoiceDue:
 
 def test_reminder_and_digest_write_sums_and_dates_alike(mails, company):
     """Reminders and the manager's digest: «5 316,33 руб.» and «02.12.2026», as the documents' mail does."""
-    reminder = mails.get_template("reminder.txt.j2").render(company=company, invoice=_invoice("10632.67", "5316.34"),
-                                                            reminder=None)
+    reminder = mails.get_template("reminder.txt.j2").render(
+        company=company, invoice=_invoice("10632.67", "5316.34"), reminder=None
+    )
     assert f"на сумму 10{NBSP}632,67 руб. нужно было оплатить до 02.12.2026" in reminder
     assert f"Оплачено 5{NBSP}316,34 руб., осталось 5{NBSP}316,33 руб." in reminder
     digest = mails.get_template("manager_digest.txt.j2").render(

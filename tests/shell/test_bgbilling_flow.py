@@ -103,4 +103,5 @@ def test_re_export_skips_unchanged_and_reports_changed_contracts(tmp_path, share
     (error,) = json.loads((ws.quarantine("bgbilling") / "off.csv.errors.json").read_text(encoding="utf-8"))[
         "errors"
     ]
-    assert (error["column"], error["value"]) == ("Итого", "3500.01") and "3500.00" in error["reason"]
+    assert (error["column"], error["value"]) == ("Итого", "3500.01")
+    assert "3\u00a0500,00 руб." in error["reason"]

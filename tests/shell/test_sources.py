@@ -1,4 +1,4 @@
-"""Every source kind through one path: `check` agrees with `process`, config refusals, faults around the commit."""
+"""Every source kind through one path: `check` agrees with `process`, config refusals, commit faults."""
 from __future__ import annotations
 
 import hashlib
@@ -24,11 +24,13 @@ from tests.workspaces import files_in, make_workspace
 
 HOSTILE = Path(__file__).resolve().parent.parent / "hostile"
 HOSTILE_FILES = sorted(p for p in HOSTILE.glob("*/*") if not p.name.endswith(".expected.json"))
-# The shipped samples in the order a month brings them: acceptances need their payouts, a statement its invoices.
+# The shipped samples in the order a month brings them: acceptances need their payouts, a statement its
+# invoices.
 SAMPLES = (
     ("charges", "isp_charges_2026-11.csv"), ("charges", "isp_charges_2026-10.xlsx"),
     ("bgbilling", "bgb_narabotka_2026-11.csv"), ("payouts", "payouts_2026-11-20.csv"),
-    ("payouts", "payout_90101.csv"), ("acceptances", "accepted_2026-11-22.csv"), ("bank", "kl_to_1c_2026-11.txt"),
+    ("payouts", "payout_90101.csv"), ("acceptances", "accepted_2026-11-22.csv"),
+    ("bank", "kl_to_1c_2026-11.txt"),
 )
 
 
@@ -39,7 +41,7 @@ def _report(ws: Workspace, source: str, name: str) -> FileReport:
 
 
 def test_check_accepts_every_shipped_sample_that_process_then_accepts(tmp_path, shared_samples, capsys):
-    """Each sample, checked against the workspace as it stands, is valid (exit 0), and `process` accepts it."""
+    """Each sample, checked against the workspace as it stands, is valid (exit 0); `process` accepts it."""
     ws = make_workspace(tmp_path / "ws")
     for source, name in SAMPLES:
         sample = shared_samples / source / name
@@ -50,8 +52,9 @@ def test_check_accepts_every_shipped_sample_that_process_then_accepts(tmp_path, 
 
 
 def test_check_prints_how_headers_map(shared_samples, capsys):
-    """Without a workspace `check` uses the shipped settings, and names each header's field and the ignored ones."""
-    assert main(["check", str(shared_samples / "payouts" / "payouts_2026-11-20.csv"), "--source", "payouts"]) == 0
+    """Without a workspace `check` uses the shipped settings and names each header's field and unused ones."""
+    sample = shared_samples / "payouts" / "payouts_2026-11-20.csv"
+    assert main(["check", str(sample), "--source", "payouts"]) == 0
     out = capsys.readouterr()
     assert "«inn» → inn" in out.err and "«utm_source»" in out.err.split("не используются:")[1]
     assert "ошибок нет" in out.out
@@ -88,14 +91,15 @@ def test_check_lists_exactly_the_errors_process_quarantines_with(case, tmp_path,
         (('inn = "6670000014"', 'inn = "6670000015"'), "company.inn: "),
         (('bik = "044525225"', 'bik = "144525225"'), "company.bank.bik: "),
         (('account = "40702810016540012345"', 'account = "40702810016540012346"'), "company.bank.account: "),
-        (('[sources.bank]\nschema = "bank_statement"', '[sources.bank]\nkind = "ledger"\nschema = "bank_statement"'),
+        (('[sources.bank]\nschema = "bank_statement"',
+          '[sources.bank]\nkind = "ledger"\nschema = "bank_statement"'),
          "sources.bank.kind: неизвестный вид источника «ledger»"),
     ],
     ids=["payouts-with-act", "1.11-with-22%", "company-inn", "company-bik", "company-account",
          "unknown-kind"],
 )
 def test_config_refusals_exit_2_naming_the_key(tmp_path, capsys, edit, message):
-    """What the config gets wrong is refused at load, exit 2, in Russian, with the key; nothing is processed."""
+    """What the config gets wrong is refused at load, exit 2, in Russian, with the key; nothing processed."""
     ws = make_workspace(tmp_path / "ws")
     old, new = edit
     text = ws.config_path.read_text(encoding="utf-8")
@@ -108,7 +112,7 @@ def test_config_refusals_exit_2_naming_the_key(tmp_path, capsys, edit, message):
 
 
 def test_a_rate_1c_cannot_carry_quarantines_the_file_before_any_number(tmp_path):
-    """With EnterpriseData 1.11 a row at 22 % is a row error: quarantined, no number taken, nothing written."""
+    """EnterpriseData 1.11: a row at 22 % is a row error: quarantined, no number taken, nothing written."""
     ws = make_workspace(tmp_path / "ws")
     text = ws.config_path.read_text(encoding="utf-8").replace('version = "1.20"', 'version = "1.11"')
     text = text.replace('vat = "22%"', 'vat = "20%"')  # the BGBilling source's default, which 1.11 can carry
@@ -129,8 +133,8 @@ def test_a_rate_1c_cannot_carry_quarantines_the_file_before_any_number(tmp_path)
 
 
 def test_a_failure_after_the_commit_reaches_the_operator_and_status(tmp_path, shared_samples):
-    """A broken print form: the numbers stay, the file waits in work/, is retried, and after three attempts the
-    operator gets one mail and `status` lists it; once the form is fixed the file finishes with its numbers."""
+    """A broken print form: the numbers stay, the file waits in work/, is retried, and after three attempts
+    the operator gets one mail and `status` lists it; with the form fixed the file ends with its numbers."""
     ws = make_workspace(tmp_path / "ws")
     shutil.copytree(Path(__file__).resolve().parents[2] / "templates", ws.root / "templates")
     form = ws.root / "templates" / "pdf" / "invoice.html.j2"
@@ -152,10 +156,12 @@ def test_a_failure_after_the_commit_reaches_the_operator_and_status(tmp_path, sh
     form.write_text(good, encoding="utf-8")
     assert main(["process", "-w", str(ws.root)]) == 0
     store = Store(ws.state_path)
-    assert store.conn.execute("SELECT kind, number FROM documents ORDER BY kind, number").fetchall() == numbers
+    issued = store.conn.execute("SELECT kind, number FROM documents ORDER BY kind, number").fetchall()
+    assert issued == numbers
     assert files.failing(store.conn) == []
     store.close()
-    assert files_in(ws.work("charges")) == [] and len(files_in(ws.root / "documents", "*.pdf")) == len(numbers)
+    assert files_in(ws.work("charges")) == []
+    assert len(files_in(ws.root / "documents", "*.pdf")) == len(numbers)
 
 
 def _subject(eml: Path) -> str:

@@ -1,6 +1,7 @@
 """Acceptances: the agent accepted a payout's act, so billdrop writes the payment order paying it (core)."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,12 +29,13 @@ class PaymentOrder:
     """
 
     number: str
-    date: date
+    # `dt.date` in this class: the field `date` shadows the type for the annotations below it
+    date: dt.date
     amount: Decimal
     payee: Counterparty          # its `bank` is where the money goes
     contract: Contract
     act_number: str
-    act_date: date
+    act_date: dt.date
     payout_id: str
     vat_rate: VatRate
     vat: Decimal
@@ -57,7 +59,9 @@ class AcceptanceRow(BaseModel):
 
 
 def validate_acceptances(table: RawTable, schema: SourceSchema) -> Checked[Acceptance]:
-    return validate_rows(table, schema, AcceptanceRow, lambda row, line: Acceptance(line, row.payout_id, row.accepted_at))
+    return validate_rows(
+        table, schema, AcceptanceRow, lambda row, line: Acceptance(line, row.payout_id, row.accepted_at)
+    )
 
 
 def check(data: bytes, file_name: str, schema: SourceSchema) -> Checked[Acceptance] | FileError:
@@ -81,14 +85,32 @@ class OrderPlan:
 
 
 def payment_purpose(act: Document) -> str:
-    """«Оплата по акту № … от … по договору № … от …. В т.ч. НДС 22% - 123.45 руб.» (or «Без налога (НДС)»)."""
+    """«Оплата по акту № … от … по договору № … от …. В т.ч. НДС 22% - 123.45 руб.» or «Без налога (НДС)»."""
     contract = act.contract
     signed = f" от {contract.date:%d.%m.%Y}" if contract.date else ""
     vat = "Без налога (НДС)" if act.vat_exempt else (
-        f"В т.ч. НДС {act.lines[0].vat_rate.label} - {act.vat} руб." if len(act.lines) == 1 else f"В т.ч. НДС {act.vat} руб."
+        f"В т.ч. НДС {act.lines[0].vat_rate.label} - {act.vat} руб." if len(act.lines) == 1
+        else f"В т.ч. НДС {act.vat} руб."
     )
-    text = f"Оплата по акту № {act.number} от {act.date:%d.%m.%Y} по договору № {contract.number}{signed}. {vat}"
+    text = (
+        f"Оплата по акту № {act.number} от {act.date:%d.%m.%Y} по договору № {contract.number}{signed}. {vat}"
+    )
     return text[:PURPOSE_LIMIT]
+
+
+def _payable(
+    payout_id: str, payouts: Mapping[str, IssuedPayout], seen: Mapping[str, int]
+) -> IssuedPayout | str:
+    """The issued payout an acceptance lets us pay, or why it cannot be paid."""
+    issued = payouts.get(payout_id)
+    if payout_id in seen:
+        return f"выплата повторяется: она уже в строке {seen[payout_id]}"
+    if issued is None:
+        return "выплата не найдена: акт по ней billdrop не оформлял"
+    if issued.order_number is not None:
+        return (f"акт № {issued.act.number} уже принят и оплачивается платёжным поручением "
+                f"№ {issued.order_number}")
+    return issued
 
 
 def plan_payment_orders(
@@ -105,25 +127,16 @@ def plan_payment_orders(
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     for acceptance in acceptances:
-        issued = payouts.get(acceptance.payout_id)
-        if acceptance.payout_id in seen:
-            reason = f"выплата повторяется: она уже в строке {seen[acceptance.payout_id]}"
-        elif issued is None:
-            reason = "выплата не найдена: акт по ней billdrop не оформлял"
-        elif issued.order_number is not None:
-            reason = (f"акт № {issued.act.number} уже принят и оплачивается платёжным поручением "
-                      f"№ {issued.order_number}")
-        else:
-            reason = None
+        payable = _payable(acceptance.payout_id, payouts, seen)
         seen.setdefault(acceptance.payout_id, acceptance.row)
-        if reason is not None:
-            errors.append(RowError(acceptance.row, "payout_id", acceptance.payout_id, reason))
+        if isinstance(payable, str):
+            errors.append(RowError(acceptance.row, "payout_id", acceptance.payout_id, payable))
             continue
         number = next_number(kind, rules, counters, period=today, row=acceptance.row)
         if isinstance(number, RowError):
             errors.append(number)
             continue
-        act = issued.act
+        act = payable.act
         orders.append(PaymentOrder(
             number=number, date=today, amount=act.total, payee=act.counterparty, contract=act.contract,
             act_number=act.number, act_date=act.date, payout_id=acceptance.payout_id,

@@ -9,6 +9,7 @@ Rules, in order, each allocation explained:
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
@@ -36,7 +37,7 @@ _SHORT_NUMBER = re.compile(r"(?:сч[её]т[а-я]*|сч)\.?\s*(?:№|N|#)?\s*(
 class OpenInvoice:
     number: str
     inn: str
-    date: date
+    date: dt.date   # `dt.date`: a field named `date` shadows the type in the annotations after it
     total: Decimal
     paid: Decimal
 
@@ -62,7 +63,9 @@ class MatchResult:
     duplicates: tuple[Payment, ...]
 
 
-def numbers_in_purpose(purpose: str, invoices: dict[str, OpenInvoice], payer_invoices: Sequence[OpenInvoice]) -> list[OpenInvoice]:
+def numbers_in_purpose(
+    purpose: str, invoices: dict[str, OpenInvoice], payer_invoices: Sequence[OpenInvoice]
+) -> list[OpenInvoice]:
     """Invoices named in a payment purpose, in the order written, each once."""
     text = _DASHES.sub("-", purpose)
     found: list[OpenInvoice] = []
@@ -94,19 +97,25 @@ def match_payments(payments: Sequence[Payment], invoices: Sequence[OpenInvoice],
             duplicates.append(payment)
             continue
         seen.add(payment.key)
-        payer_open = sorted((inv for inv in state.values() if inv.inn == payment.payer_inn and inv.outstanding > 0),
-                            key=lambda inv: (inv.date, inv.number))
-        named = numbers_in_purpose(payment.purpose, state, [i for i in state.values() if i.inn == payment.payer_inn])
+        payer_open = sorted(
+            (inv for inv in state.values() if inv.inn == payment.payer_inn and inv.outstanding > 0),
+            key=lambda inv: (inv.date, inv.number),
+        )
+        named = numbers_in_purpose(
+            payment.purpose, state, [i for i in state.values() if i.inn == payment.payer_inn]
+        )
         targets, rule = (named, "number") if named else (payer_open, "inn_oldest")
         remaining = payment.amount
-        for invoice in targets:
-            invoice = state[invoice.number.upper()]
+        for target in targets:
+            invoice = state[target.number.upper()]   # as this file's earlier payments left it
             amount = min(remaining, invoice.outstanding)
             if amount <= 0:
                 continue
             remaining -= amount
             state[invoice.number.upper()] = replace(invoice, paid=invoice.paid + amount)
-            allocations.append(Allocation(payment.key, invoice.number, amount, rule, _explain(payment, invoice, rule)))
+            allocations.append(
+                Allocation(payment.key, invoice.number, amount, rule, _explain(payment, invoice, rule))
+            )
         if remaining > 0:
             if payment.payer_inn in known_inns:
                 balances[payment.payer_inn] = balances.get(payment.payer_inn, ZERO) + remaining
@@ -118,9 +127,14 @@ def match_payments(payments: Sequence[Payment], invoices: Sequence[OpenInvoice],
 def _explain(payment: Payment, invoice: OpenInvoice, rule: str) -> str:
     head = f"платёж № {payment.number} от {payment.date:%d.%m.%Y} на {format_roubles(payment.amount)}"
     if rule == "number":
-        owner = "" if invoice.inn == payment.payer_inn else f" (счёт выставлен ИНН {invoice.inn}, плательщик ИНН {payment.payer_inn})"
+        owner = (
+            ""
+            if invoice.inn == payment.payer_inn
+            else f" (счёт выставлен ИНН {invoice.inn}, плательщик ИНН {payment.payer_inn})"
+        )
         return f"{head}: номер счёта {invoice.number} найден в назначении платежа{owner}"
-    return f"{head}: номера счёта в назначении нет; оплачен самый ранний неоплаченный счёт {invoice.number} плательщика ИНН {payment.payer_inn}"
+    return (f"{head}: номера счёта в назначении нет; оплачен самый ранний неоплаченный счёт {invoice.number} "
+            f"плательщика ИНН {payment.payer_inn}")
 
 
 def invoice_status(total: Decimal, paid: Decimal, due: date | None, today: date) -> str:
@@ -164,8 +178,11 @@ def check(data: bytes, file_name: str, schema: None = None) -> Checked[Statement
     return Checked(statement.documents, ())
 
 
-def plan_payments(documents: Sequence[StatementDocument], ledger: BankLedger, rules: BankRules) -> PaymentPlan:
+def plan_payments(
+    documents: Sequence[StatementDocument], ledger: BankLedger, rules: BankRules
+) -> PaymentPlan:
     """Each new credit to our accounts matched to invoices (never twice: `seen_keys`)."""
     payments = incoming_payments(documents, rules.own_accounts)
-    return PaymentPlan(payments, match_payments(payments, ledger.invoices, ledger.seen_keys, ledger.known_inns))
-
+    return PaymentPlan(
+        payments, match_payments(payments, ledger.invoices, ledger.seen_keys, ledger.known_inns)
+    )

@@ -1,4 +1,4 @@
-"""Charges (начисления) of a billing export: rows → charge records → invoices, acts, УПД, счета-фактуры (core).
+"""Charges (начисления) of a billing export: rows → records → invoices, acts, УПД, счета-фактуры (core).
 
 Charge rows, the big files, call the memoised cell parsers directly (twice as fast as a model per row);
 every error becomes a RowError right here (row as Excel shows it, column as the file names it, the raw
@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, fields, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from daemon.core.cells import (
     normalize_text,
@@ -87,12 +88,13 @@ class ChargeRow:
 
 # Each field's parser, in the order a row's errors are reported.
 _CHARGE_PARSERS: dict[str, Callable[[str], object]] = {
-    "contract": parse_required_text, "account": normalize_text, "client_name": parse_required_text, "inn": parse_inn,
-    "kpp": parse_kpp, "email": parse_email, "service_id": normalize_text, "address": normalize_text,
-    "service_name": parse_required_text, "period": parse_period, "quantity": parse_quantity, "unit": normalize_text,
-    "price": parse_optional_money, "amount": parse_optional_money, "vat_rate": parse_vat_rate,
-    "active_from": parse_optional_date, "active_to": parse_optional_date, "monthly_fee": parse_optional_money,
-    "manager_email": parse_email, "edo_id": normalize_text,
+    "contract": parse_required_text, "account": normalize_text, "client_name": parse_required_text,
+    "inn": parse_inn, "kpp": parse_kpp, "email": parse_email, "service_id": normalize_text,
+    "address": normalize_text, "service_name": parse_required_text, "period": parse_period,
+    "quantity": parse_quantity, "unit": normalize_text, "price": parse_optional_money,
+    "amount": parse_optional_money, "vat_rate": parse_vat_rate, "active_from": parse_optional_date,
+    "active_to": parse_optional_date, "monthly_fee": parse_optional_money, "manager_email": parse_email,
+    "edo_id": normalize_text,
 }
 _REQUIRED_FIELDS = frozenset(f.name for f in fields(ChargeRow) if f.default is MISSING)
 
@@ -144,14 +146,19 @@ def validate_table(table: RawTable, schema: SourceSchema) -> Validated:
         for field, reason in result:
             value = row.cells[columns[field]] if field in columns else ""
             errors.append(RowError(row.line, header_of.get(field, field), value, reason))
-    return Validated(tuple(records), tuple(errors), tuple(controls), ignored, tuple((h, f) for f, h in header_of.items()))
+    return Validated(
+        tuple(records), tuple(errors), tuple(controls), ignored, tuple((h, f) for f, h in header_of.items())
+    )
 
 
 def _parse_fields(
     row: RawRow, plan: list[tuple[str, int | None, Callable[[str], object]]]
-) -> tuple[dict[str, object], list[tuple[str, str]]]:
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Each present field's value, and (field, reason) for each cell that does not parse."""
-    values, problems = {}, []
+    # Any: each value has its ChargeRow field's type (the parser table says which), which mypy cannot
+    # follow through a dict keyed by field name.
+    values: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
     for field, index, parse in plan:
         if index is None:
             problems.append((field, MISSING_COLUMN))
@@ -163,7 +170,9 @@ def _parse_fields(
     return values, problems
 
 
-def _control_total(row: RawRow, cells: dict[str, str], header_of: dict[str, str]) -> ControlTotal | RowError | None:
+def _control_total(
+    row: RawRow, cells: dict[str, str], header_of: dict[str, str]
+) -> ControlTotal | RowError | None:
     text = cells.get("amount", "").strip()
     if not text:
         return None
@@ -204,20 +213,9 @@ def _charge_record(parsed: ChargeRow, row: RawRow) -> ChargeRecord | list[tuple[
         prorated = prorate(parsed.monthly_fee, parsed.period, parsed.active_from, parsed.active_to)
     else:
         prorated = parsed.monthly_fee
-    amount = parsed.amount
-    if amount is None:
-        if parsed.price is not None:
-            amount = to_kopecks(parsed.price * quantity)
-        elif prorated is not None:
-            amount = prorated
-        else:
-            problems.append(("amount", "сумма не заполнена, и нет ни цены, ни абонентской платы, чтобы её рассчитать"))
-    else:
-        if parsed.price is not None and to_kopecks(parsed.price * quantity) != amount:
-            problems.append(("amount", f"сумма не равна количеству × цене = {format_roubles(to_kopecks(parsed.price * quantity))}"))
-        if prorated is not None and dated and prorated != amount:
-            problems.append(("amount", f"сумма не равна абонплате пропорционально дням = {format_roubles(prorated)}"))
-    if problems:
+    amount, amount_problems = _amount(parsed, quantity, prorated, dated=dated)
+    problems += amount_problems
+    if problems or amount is None:   # a missing amount comes with its problem
         return problems
     return ChargeRecord(
         row=row.line,
@@ -242,6 +240,32 @@ def _charge_record(parsed: ChargeRow, row: RawRow) -> ChargeRecord | list[tuple[
         manager_email=parsed.manager_email,
         edo_id=parsed.edo_id or None,
     )
+
+
+def _amount(
+    parsed: ChargeRow, quantity: Decimal, prorated: Decimal | None, *, dated: bool
+) -> tuple[Decimal | None, list[tuple[str, str]]]:
+    """The line's amount: as given (checked against price × quantity and the pro-rated fee), or computed."""
+    amount = parsed.amount
+    problems: list[tuple[str, str]] = []
+    if amount is None:
+        if parsed.price is not None:
+            amount = to_kopecks(parsed.price * quantity)
+        elif prorated is not None:
+            amount = prorated
+        else:
+            problems.append(
+                ("amount", "сумма не заполнена, и нет ни цены, ни абонентской платы, чтобы её рассчитать")
+            )
+    else:
+        if parsed.price is not None and to_kopecks(parsed.price * quantity) != amount:
+            expected = format_roubles(to_kopecks(parsed.price * quantity))
+            problems.append(("amount", f"сумма не равна количеству × цене = {expected}"))
+        if prorated is not None and dated and prorated != amount:
+            problems.append(
+                ("amount", f"сумма не равна абонплате пропорционально дням = {format_roubles(prorated)}")
+            )
+    return amount, problems
 
 
 # ---- planning ------------------------------------------------------------------------------------
@@ -342,7 +366,8 @@ def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules
         card = cards.merge(_counterparty_of(first))
         contract = contracts.setdefault(contract_no, Contract(contract_no, first.inn, first.account))
         lines = charge_lines(group, rules)
-        rate_errors = [e for r, line in zip(group, lines) if (e := rules.onec_rate_error(line.vat_rate, row=r.row))]
+        rate_errors = [e for r, line in zip(group, lines, strict=True)
+                       if (e := rules.onec_rate_error(line.vat_rate, row=r.row))]
         if rate_errors:
             errors.extend(rate_errors)
             continue
@@ -357,7 +382,9 @@ def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules
                 else:
                     errors.append(_reissue_error(first, issued, lines))
                 continue
-            number_or_error = next_number(kind, rules, sequences, period=first.period, account=first.account, row=first.row)
+            number_or_error = next_number(
+                kind, rules, sequences, period=first.period, account=first.account, row=first.row
+            )
             if isinstance(number_or_error, RowError):
                 errors.append(number_or_error)
                 continue
@@ -381,7 +408,9 @@ def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules
             )
     if errors:
         return tuple(errors)
-    return cards.plan(tuple(contracts.values()), _link_related(documents), skipped, sequences, ledger.sequences)
+    return cards.plan(
+        tuple(contracts.values()), _link_related(documents), skipped, sequences, ledger.sequences
+    )
 
 
 def _reissue_error(first: ChargeRecord, issued: IssuedDocument, lines: Sequence[DocumentLine]) -> RowError:
@@ -416,8 +445,9 @@ def reconcile_totals(validated: Validated) -> list[RowError]:
         covered = [r for r in validated.records if control.scope in ("file", r.contract)]
         actual = sum((r.amount for r in covered), start=Decimal("0.00"))
         if actual != control.amount:
-            errors.append(RowError(control.line, "Итого", str(control.amount),
-                                   f"контрольная сумма {format_roubles(control.amount)} не равна сумме строк {format_roubles(actual)}"))
+            reason = (f"контрольная сумма {format_roubles(control.amount)} не равна сумме строк "
+                      f"{format_roubles(actual)}")
+            errors.append(RowError(control.line, "Итого", str(control.amount), reason))
     return errors
 
 

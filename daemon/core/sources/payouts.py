@@ -61,7 +61,8 @@ class PayoutRecord:
 _LEGAL_FORMS = {
     "legal": LegalForm.LEGAL, "юл": LegalForm.LEGAL, "организация": LegalForm.LEGAL, "ооо": LegalForm.LEGAL,
     "ip": LegalForm.ENTREPRENEUR, "ип": LegalForm.ENTREPRENEUR, "entrepreneur": LegalForm.ENTREPRENEUR,
-    "self_employed": LegalForm.SELF_EMPLOYED, "самозанятый": LegalForm.SELF_EMPLOYED, "нпд": LegalForm.SELF_EMPLOYED,
+    "self_employed": LegalForm.SELF_EMPLOYED, "самозанятый": LegalForm.SELF_EMPLOYED,
+    "нпд": LegalForm.SELF_EMPLOYED,
     "person": LegalForm.PERSON, "физлицо": LegalForm.PERSON, "фл": LegalForm.PERSON,
 }
 
@@ -265,7 +266,8 @@ def plan_payouts(records: Sequence[PayoutRecord], ledger: PayoutLedger, terms: P
     seen: dict[str, int] = {}
     for record in sorted(records, key=lambda r: (r.payout_date, r.row)):
         if record.payout_id in seen:
-            errors.append(_error(record, "id", record.payout_id, f"выплата повторяется: она уже в строке {seen[record.payout_id]}"))
+            errors.append(_error(record, "id", record.payout_id,
+                                 f"выплата повторяется: она уже в строке {seen[record.payout_id]}"))
             continue
         seen[record.payout_id] = record.row
         card = cards.merge(_agent_card(record))
@@ -277,9 +279,12 @@ def plan_payouts(records: Sequence[PayoutRecord], ledger: PayoutLedger, terms: P
             else:
                 errors.append(_error(record, "amount", str(record.amount),
                                      f"по выплате № {record.payout_id} уже оформлен акт № {issued.number} на "
-                                     f"{format_roubles(issued.total)}; изменить выплату можно только корректировкой"))
+                                     f"{format_roubles(issued.total)}; изменить выплату можно только "
+                                     "корректировкой"))
             continue
-        contract = contracts.get(record.inn) or ledger.contracts.get(record.inn) or _new_contract(record, terms)
+        contract = (
+            contracts.get(record.inn) or ledger.contracts.get(record.inn) or _new_contract(record, terms)
+        )
         contracts[record.inn] = contract
         start, end = act_period(record.registered_at, last_end.get(record.inn), record.payout_date)
         if start > end:
