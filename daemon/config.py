@@ -15,8 +15,6 @@ from daemon.core.documents import DocumentKind, IssueRules
 from daemon.core.ids import account_error, bik_error, corr_account_error, inn_error, kpp_error, ogrn_error
 from daemon.core.money import NO_VAT, VatRate
 from daemon.core.numbering import (
-    ONEC_NUMBER_LIMIT,
-    ONEC_TAX_INVOICE_LIMIT,
     WORST_CASE_PERIOD,
     format_error,
     worst_case_length,
@@ -339,7 +337,7 @@ def _number_format_problem(source: _Source, kind: DocumentKind, *, onec_enabled:
             return (
                 f"формат {fmt!r}: номер платёжного поручения — только цифры, не больше {ORDER_NUMBER_DIGITS}"
             )
-    limit = ONEC_TAX_INVOICE_LIMIT if kind is DocumentKind.TAX_INVOICE else ONEC_NUMBER_LIMIT
+    limit = kind.onec_number_limit
     length = worst_case_length(fmt, account_digits=source.account_digits, kind=kind.value)
     if onec_enabled and length > limit:
         return (

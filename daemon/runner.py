@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,14 @@ class Failed:
     attempts: int
 
 
-FileOutcome = Accepted | Quarantined | Duplicate | Failed
+@dataclass(frozen=True)
+class Waiting:
+    """Committed, its outputs failed, and its next attempt is not due yet: left alone in work/."""
+
+    retry_at: datetime
+
+
+FileOutcome = Accepted | Quarantined | Duplicate | Failed | Waiting
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,8 @@ def process_file(path: Path, source: str, ctx: Context, *, retry_now: bool = Tru
         data = path.read_bytes()
         sha256 = hashlib.sha256(data).hexdigest()
         outcome, rows = _process(path, data, sha256, source, ctx, retry_now)
+    if isinstance(outcome, Waiting):
+        return outcome
     log.bind(file=path.name, source=source, sha256=sha256[:12]).info(
         "file.processed",
         outcome=type(outcome).__name__.lower(),
@@ -152,7 +161,7 @@ def _process(path: Path, data: bytes, sha256: str, source: str, ctx: Context,
     if status == "committed":  # crashed or failed after the commit: the outputs again, the numbers stay
         retry_at = files.retry_at(conn, sha256)
         if not retry_now and retry_at is not None and retry_at > ctx.clock():
-            return Failed("ждёт повторной попытки", files.attempts(conn, sha256)), 0
+            return Waiting(retry_at), 0
         return _finish(path, CommittedFile(source, sha256, files.committed_at(conn, sha256)), 0, ctx), 0
     checked = check_file(data, path.name, source, ctx.settings, dict(ctx.schemas))
     now = ctx.clock()

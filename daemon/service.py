@@ -18,7 +18,7 @@ from daemon.context import Context, build_context, local_now
 from daemon.dunning import queue_reminders
 from daemon.mail_queue import flush_mail
 from daemon.mailer import EmlFolderTransport, SmtpTransport, Transport
-from daemon.runner import Failed, FileOutcome, Quarantined, process_file
+from daemon.runner import Failed, FileOutcome, Quarantined, Waiting, process_file
 from daemon.watcher import InboxWatcher, WatchedFolder
 from daemon.workspace import Workspace
 
@@ -44,8 +44,10 @@ def resume_work(ctx: Context, *, retry_now: bool = True) -> list[FileOutcome]:
     outcomes = []
     for source in ctx.settings.sources:
         for path in sorted(p for p in ctx.workspace.work(source).iterdir() if p.is_file()):
-            log.info("file.resumed", file=path.name, source=source)
-            outcomes.append(process_file(path, source, ctx, retry_now=retry_now))
+            outcome = process_file(path, source, ctx, retry_now=retry_now)
+            if not isinstance(outcome, Waiting):
+                log.info("file.resumed", file=path.name, source=source)
+            outcomes.append(outcome)
     return outcomes
 
 

@@ -439,9 +439,10 @@ def _link_related(documents: list[Document]) -> list[Document]:
 
 
 def reconcile_totals(validated: Validated) -> list[RowError]:
-    """A totals row («Итого») must equal the sum of the lines it covers, to the kopeck."""
-    errors = []
-    for control in validated.control_totals:
+    """A totals row («Итого») must equal the sum of the lines it covers, to the kopeck; while some lines have
+    errors their sum means nothing, so the totals wait until the lines are fixed."""
+    errors: list[RowError] = []
+    for control in () if validated.errors else validated.control_totals:
         covered = [r for r in validated.records if control.scope in ("file", r.contract)]
         actual = sum((r.amount for r in covered), start=Decimal("0.00"))
         if actual != control.amount:
