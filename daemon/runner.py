@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -85,12 +86,12 @@ class Planned:
     skipped: int
 
 
-def schema_of(source: str, settings: Settings, schemas: dict[str, SourceSchema]) -> SourceSchema | None:
+def schema_of(source: str, settings: Settings, schemas: Mapping[str, SourceSchema]) -> SourceSchema | None:
     return schemas.get(settings.sources[source].schema_name)
 
 
 def check_file(data: bytes, file_name: str, source: str, settings: Settings,
-               schemas: dict[str, SourceSchema]) -> Checked[Any] | Rejected:
+               schemas: Mapping[str, SourceSchema]) -> Checked[Any] | Rejected:
     """Read and validate a file as its source's kind reads it (pure: nothing is stored)."""
     kind = KINDS[settings.sources[source].kind]
     checked = kind.check(data, file_name, schema_of(source, settings, schemas))
@@ -148,7 +149,7 @@ def process_file(path: Path, source: str, ctx: Context, *, retry_now: bool = Tru
 
 
 def _size_limit(source: str, ctx: Context) -> int:
-    schema = schema_of(source, ctx.settings, dict(ctx.schemas))
+    schema = schema_of(source, ctx.settings, ctx.schemas)
     return schema.max_file_bytes if schema else DEFAULT_MAX_FILE_BYTES
 
 
@@ -163,7 +164,7 @@ def _process(path: Path, data: bytes, sha256: str, source: str, ctx: Context,
         if not retry_now and retry_at is not None and retry_at > ctx.clock():
             return Waiting(retry_at), 0
         return _finish(path, CommittedFile(source, sha256, files.committed_at(conn, sha256)), 0, ctx), 0
-    checked = check_file(data, path.name, source, ctx.settings, dict(ctx.schemas))
+    checked = check_file(data, path.name, source, ctx.settings, ctx.schemas)
     now = ctx.clock()
     if isinstance(checked, Rejected):
         intake = Intake(path.name, sha256, source, checked.rows, now)
