@@ -1,1 +1,1 @@
-"""The source kinds\x27 pure halves: one module per kind (read → validate → plan) (core)."""
+"""The source kinds' pure halves: one module per kind (read → validate → plan) (core)."""
