@@ -7,8 +7,10 @@ import structlog
 
 from daemon.context import Context
 from daemon.core.documents import DocumentKind
+from daemon.core.rematch import rematch_payments
 from daemon.core.reminders import due_reminders, overdue_by_manager
-from daemon.store import invoices
+from daemon.sources import describe_rematch
+from daemon.store import bank, invoices
 from daemon.store import mail as mail_queue
 from daemon.store.documents import document
 from daemon.store.mail import MailJob
@@ -21,6 +23,9 @@ def queue_reminders(ctx: Context, today: date) -> int:
     settings = ctx.settings.reminders
     jobs: list[MailJob] = []
     with ctx.store.transaction() as conn:
+        # payments still waiting for their invoices are matched first: no reminder for a paid invoice
+        rematch = rematch_payments(bank.rematch_ledger(conn))
+        bank.commit_rematch(conn, rematch)
         due = invoices.invoices_due(conn)
         plan = due_reminders(due, invoices.reminders_sent(conn), today, settings.days_after_due)
         for reminder in plan.reminders:
@@ -38,6 +43,7 @@ def queue_reminders(ctx: Context, today: date) -> int:
         invoices.record_reminders(conn, [(r.invoice.number, r.level) for r in plan.reminders], today)
         invoices.record_reminders(conn, plan.superseded, today)
         mail_queue.enqueue(conn, jobs, ctx.clock())
+    describe_rematch(rematch, "reminders")
     for reminder in plan.reminders:
         log.info("reminder.queued", invoice=reminder.invoice.number, level=reminder.level,
                  days_overdue=reminder.days_overdue, to=reminder.invoice.client_email)

@@ -5,8 +5,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +15,20 @@ import structlog
 from daemon import inbox
 from daemon.config import Settings, smtp_password
 from daemon.context import Context, build_context, local_now
+from daemon.core.rows import Checked
 from daemon.dunning import queue_reminders
 from daemon.mail_queue import flush_mail
 from daemon.mailer import EmlFolderTransport, SmtpTransport, Transport
-from daemon.runner import Failed, FileOutcome, Quarantined, Waiting, process_file
-from daemon.watcher import InboxWatcher, WatchedFolder
+from daemon.runner import Failed, FileOutcome, Quarantined, Waiting, process_file, schema_of
+from daemon.sources import KINDS
+from daemon.watcher import InboxWatcher, ReadyFile, WatchedFolder
 from daemon.workspace import Workspace
 
 log = structlog.get_logger()
 REMIND_EVERY_S = 3600.0   # reminders are keyed by invoice and level, so re-running them sends nothing twice
+# Files ready together are taken in dependency order: acceptances need their payouts' acts, statements
+# the invoices they pay.
+KIND_ORDER = {"charges": 0, "payouts": 1, "acceptances": 2, "bank": 3}
 
 
 def mail_transport(ws: Workspace, settings: Settings) -> Transport:
@@ -42,29 +47,59 @@ def flush(ctx: Context, transport: Transport) -> dict[str, int]:
 def resume_work(ctx: Context, *, retry_now: bool = True) -> list[FileOutcome]:
     """Finish files a previous run left in work/ (claimed, maybe committed, not archived)."""
     outcomes = []
-    for source in ctx.settings.sources:
-        for path in sorted(p for p in ctx.workspace.work(source).iterdir() if p.is_file()):
-            outcome = process_file(path, source, ctx, retry_now=retry_now)
-            if not isinstance(outcome, Waiting):
-                log.info("file.resumed", file=path.name, source=source)
-            outcomes.append(outcome)
+    left = (ReadyFile(source, path) for source in ctx.settings.sources
+            for path in ctx.workspace.work(source).iterdir() if path.is_file())
+    for ready in processing_order(ctx, left):
+        outcome = process_file(ready.path, ready.source, ctx, retry_now=retry_now)
+        if not isinstance(outcome, Waiting):
+            log.info("file.resumed", file=ready.path.name, source=ready.source)
+        outcomes.append(outcome)
     return outcomes
 
 
 def process_inboxes(ctx: Context) -> list[FileOutcome]:
-    """Claim and process every file now in the inboxes, oldest first."""
+    """Claim and process every file now in the inboxes, as one batch in processing order."""
     outcomes = resume_work(ctx)
-    for source in ctx.settings.sources:
-        folder = ctx.workspace.inbox(source)
-        candidates = sorted(
-            (p for p in folder.iterdir() if p.is_file() and not inbox.is_junk(p.name)),
-            key=lambda p: (p.stat().st_mtime, p.name),
-        )
-        for path in candidates:
-            claimed = inbox.claim(path, ctx.workspace.work(source))
-            if claimed is not None:
-                outcomes.append(process_file(claimed, source, ctx))
+    waiting = (
+        ReadyFile(source, path)
+        for source in ctx.settings.sources
+        for path in ctx.workspace.inbox(source).iterdir()
+        if path.is_file() and not inbox.is_junk(path.name)
+    )
+    for ready in processing_order(ctx, waiting):
+        claimed = inbox.claim(ready.path, ctx.workspace.work(ready.source))
+        if claimed is not None:
+            outcomes.append(process_file(claimed, ready.source, ctx))
     return outcomes
+
+
+def processing_order(ctx: Context, files: Iterable[ReadyFile]) -> list[ReadyFile]:
+    """By kind (charges, payouts, acceptances, statements), payouts files by their earliest payout date,
+    then in the order they were written (mtime, then name)."""
+    def key(ready: ReadyFile) -> tuple[int, date, float, str]:
+        kind = ctx.settings.sources[ready.source].kind
+        earliest = _earliest_payout(ready, ctx) if kind == "payouts" else date.min
+        return KIND_ORDER[kind], earliest, _mtime(ready.path), ready.path.name
+    return sorted(files, key=key)
+
+
+def _earliest_payout(ready: ReadyFile, ctx: Context) -> date:
+    """The earliest payout date the file's valid rows carry (read as the kind reads it); none: last."""
+    try:
+        data = ready.path.read_bytes()
+    except OSError:
+        return date.max
+    schema = schema_of(ready.source, ctx.settings, dict(ctx.schemas))
+    checked = KINDS["payouts"].check(data, ready.path.name, schema)
+    records = checked.records if isinstance(checked, Checked) else ()
+    return min((r.payout_date for r in records), default=date.max)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # gone since it was listed: its claim will find nothing
+        return 0.0
 
 
 def run_once(ws: Workspace, settings: Settings, clock: Callable[[], datetime] = local_now) -> int:
@@ -121,8 +156,10 @@ def serve(ws: Workspace, settings: Settings, stop: threading.Event, *, mail_ever
     try:
         while not stop.is_set():
             sd_notify("WATCHDOG=1")
-            ready = watcher.get(timeout=1.0)
-            if ready is not None:
+            batch = processing_order(ctx, watcher.get_batch(timeout=1.0))
+            for ready in batch:
+                if stop.is_set():  # SIGTERM: the current file finishes, the rest wait in the inbox
+                    break
                 _handle(ready.source, ready.path, ctx)
                 watcher.done(ready.path)
             now = time.monotonic()
@@ -132,7 +169,7 @@ def serve(ws: Workspace, settings: Settings, stop: threading.Event, *, mail_ever
             if ctx.clock().hour >= settings.reminders.send_at_hour and now >= next_remind:
                 _guarded("reminders.failed", lambda: queue_reminders(ctx, ctx.clock().date()))
                 next_remind = now + REMIND_EVERY_S
-            if now >= next_mail or ready is not None:
+            if now >= next_mail or batch:
                 _guarded("mail.flush_failed", lambda: flush(ctx, transport))
                 next_mail = now + mail_every_s
     finally:

@@ -6,9 +6,10 @@ Adding a kind is one core module (daemon/core/sources/<kind>.py), one store modu
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import structlog
@@ -16,6 +17,8 @@ import structlog
 from daemon.config import AcceptancesSource, BankSource, ChargesSource, PayoutsSource, Settings
 from daemon.core.documents import DocumentPlan
 from daemon.core.reading import FileError
+from daemon.core.records import ChargeRecord
+from daemon.core.rematch import ChargesPlan, Rematch, RematchLedger, rematch_payments
 from daemon.core.report import RowError
 from daemon.core.rows import Checked
 from daemon.core.schema import SourceSchema
@@ -66,18 +69,55 @@ def _describe_orders(plan: core_acceptances.OrderPlan, file_name: str) -> None:
                  act=order.act_number, amount=str(order.amount), payee_inn=order.payee.inn)
 
 
-def _describe_payments(plan: core_bank.PaymentPlan, file_name: str) -> None:
-    result = plan.result
-    for allocation in result.allocations:
+def describe_rematch(rematch: Rematch, file_name: str) -> None:
+    """The matches found again: payment.matched and balance changes, as a statement logs them."""
+    _describe_matches(rematch.allocations, rematch.balances, file_name)
+
+
+def _describe_matches(allocations: Sequence[core_bank.Allocation], balances: Mapping[str, Decimal],
+                      file_name: str) -> None:
+    for allocation in allocations:
         log.info("payment.matched", file=file_name, invoice=allocation.invoice_number,
                  amount=str(allocation.amount), rule=allocation.rule, explanation=allocation.explanation)
-    for inn, amount in result.balances.items():
-        log.info("payment.overpaid", file=file_name, inn=inn, balance_added=str(amount))
+    for inn, amount in balances.items():
+        log.info("payment.overpaid" if amount > 0 else "payment.balance_spent", file=file_name, inn=inn,
+                 balance_added=str(amount))
+
+
+def _describe_payments(plan: core_bank.PaymentPlan, file_name: str) -> None:
+    result = plan.result
+    _describe_matches(result.allocations, result.balances, file_name)
     for payment in result.unmatched:
         log.warning("payment.unmatched", file=file_name, number=payment.number, amount=str(payment.amount),
                     payer_inn=payment.payer_inn, payer=payment.payer_name, purpose=payment.purpose)
     for payment in result.duplicates:
         log.info("payment.already_seen", file=file_name, number=payment.number, amount=str(payment.amount))
+
+
+def _load_charges(conn: sqlite3.Connection, records: Sequence[ChargeRecord],
+                  rules: Any) -> tuple[core_charges.Ledger, RematchLedger]:
+    return store_charges.load(conn, records, rules), store_bank.rematch_ledger(conn)
+
+
+def _plan_charges(records: Sequence[ChargeRecord], ledgers: tuple[core_charges.Ledger, RematchLedger],
+                  rules: Any, today: date) -> ChargesPlan | tuple[RowError, ...]:
+    """The documents, and the payments waiting for invoices matched against the new ones."""
+    ledger, waiting = ledgers
+    plan = core_charges.plan_charge_documents(records, ledger, rules)
+    if isinstance(plan, tuple):
+        return plan
+    return ChargesPlan(plan, rematch_payments(waiting, plan))
+
+
+def _commit_charges(conn: sqlite3.Connection, plan: ChargesPlan, intake: Intake) -> int:
+    issued = store_charges.commit(conn, plan.documents, intake)
+    store_bank.commit_rematch(conn, plan.rematch)
+    return issued
+
+
+def _describe_charges(plan: ChargesPlan, file_name: str) -> None:
+    _describe_documents(plan.documents, file_name)
+    describe_rematch(plan.rematch, file_name)
 
 
 def _plan_orders(records: Sequence[core_acceptances.Acceptance], ledger: store_acceptances.OrderLedger,
@@ -88,9 +128,8 @@ def _plan_orders(records: Sequence[core_acceptances.Acceptance], ledger: store_a
 # Each entry is typed with its own settings class and schema; the runner sees them all as Kind[Any, Any].
 KINDS: dict[str, Kind[Any, Any]] = {
     "charges": Kind[ChargesSource, SourceSchema](
-        "charges", core_charges.check, lambda conf, s: conf.rules(s.onec), store_charges.load,
-        lambda records, ledger, rules, today: core_charges.plan_charge_documents(records, ledger, rules),
-        store_charges.commit, _describe_documents,
+        "charges", core_charges.check, lambda conf, s: conf.rules(s.onec), _load_charges, _plan_charges,
+        _commit_charges, _describe_charges,
     ),
     "payouts": Kind[PayoutsSource, SourceSchema](
         "payouts", core_payouts.check, lambda conf, s: conf.terms(s.onec), store_payouts.load,

@@ -151,6 +151,26 @@ class InboxWatcher:
         except queue.Empty:
             return None
 
+    def get_batch(self, timeout: float) -> list[ReadyFile]:
+        """The next ready file (None within `timeout`: []) and every file that becomes ready with it.
+
+        Files dropped together may settle a tick apart: while others are still settling, wait for
+        them (a settle period and two ticks at most) so that the worker can order them as one batch.
+        """
+        first = self.get(timeout)
+        if first is None:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self._tracker.settle_s + 2 * self._tick_s
+        while True:
+            while (more := self.get(timeout=0)) is not None:
+                batch.append(more)
+            with self._lock:
+                settling = bool(self._tracker.pending())
+            if not settling or time.monotonic() >= deadline:
+                return batch
+            self._stop.wait(self._tick_s)
+
     def done(self, path: Path) -> None:
         """Release a delivered file; one still in the inbox (a busy claim) is delivered again when ready."""
         path = Path(os.path.abspath(path))
@@ -194,7 +214,9 @@ class InboxWatcher:
                     self._tracker.vanished(path, now)
                 else:
                     self._tracker.observe(path, result.st_size, result.st_mtime_ns, now)
-            for path in self._tracker.ready(now):
+            written = {path: result.st_mtime_ns for path, result in stats if result is not None}
+            # ready together (a startup scan, a rescan): in the order they were written, then by name
+            for path in sorted(self._tracker.ready(now), key=lambda p: (written.get(p, 0), p.name)):
                 self._tracker.forget(path)
                 self._in_flight.add(path)
                 source = self._source_of[path.parent]

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 
-from daemon.core.bankstatement import StatementDocument, incoming_payments
-from daemon.core.sources.bank import ZERO, BankLedger, BankRules, PaymentPlan
+from daemon.core.bankstatement import Payment, StatementDocument, incoming_payments
+from daemon.core.rematch import Balance, Rematch, RematchLedger
+from daemon.core.sources.bank import ZERO, Allocation, BankLedger, BankRules, PaymentPlan
 from daemon.store import select_in
 from daemon.store.documents import known_inns
 from daemon.store.files import Intake, record_committed
@@ -35,13 +37,52 @@ def commit(conn: sqlite3.Connection, plan: PaymentPlan, intake: Intake) -> int:
             if p.key not in duplicate
         ],
     )
+    _write_matches(conn, result.allocations, result.balances)
+    return 0
+
+
+_PAYMENT_COLUMNS = "key, number, date, amount, payer_inn, payer_name, purpose"
+
+
+def _payment(key: str, number: str, when: str, amount: str, inn: str, name: str, purpose: str) -> Payment:
+    # the key is number|date|our account|amount|payer account: our account is its third part
+    account = key.split("|")[2]
+    return Payment(key, number, date.fromisoformat(when), Decimal(amount), inn, name, purpose, account)
+
+
+def rematch_ledger(conn: sqlite3.Connection) -> RematchLedger:
+    """Payments still unmatched and payers' balances (with the payer's latest payment), and what they
+    may pay: every invoice with what is paid on it; no invoices are read when there is nothing to match."""
+    unmatched = [_payment(*row) for row in conn.execute(
+        f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE matched = 0 ORDER BY date, number")]
+    balances = []
+    for inn, amount in conn.execute("SELECT inn, amount FROM balances ORDER BY inn").fetchall():
+        latest = conn.execute(f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE payer_inn = ? "
+                              "ORDER BY date DESC, number DESC LIMIT 1", (inn,)).fetchone()
+        if latest is not None and Decimal(amount) > 0:
+            balances.append(Balance(inn, Decimal(amount), _payment(*latest)))
+    if not unmatched and not balances:
+        return RematchLedger((), (), (), ())
+    return RematchLedger(unmatched, balances, invoices_with_payments(conn), known_inns(conn))
+
+
+def commit_rematch(conn: sqlite3.Connection, rematch: Rematch) -> None:
+    """The new allocations, the payments no longer unmatched, the balances changed."""
+    conn.executemany("UPDATE payments SET matched = 1 WHERE key = ?", [(p.key,) for p in rematch.matched])
+    _write_matches(conn, rematch.allocations, rematch.balances)
+
+
+def _write_matches(conn: sqlite3.Connection, allocations: Sequence[Allocation],
+                   balances: Mapping[str, Decimal]) -> None:
     conn.executemany(
         "INSERT INTO allocations (payment_key, invoice_number, amount, rule, explanation) "
         "VALUES (?, ?, ?, ?, ?)",
-        [(a.payment_key, a.invoice_number, str(a.amount), a.rule, a.explanation) for a in result.allocations],
+        [(a.payment_key, a.invoice_number, str(a.amount), a.rule, a.explanation) for a in allocations],
     )
-    for inn, amount in result.balances.items():
+    for inn, change in balances.items():
         row = conn.execute("SELECT amount FROM balances WHERE inn = ?", (inn,)).fetchone()
-        total = amount + (Decimal(row[0]) if row else ZERO)
-        conn.execute("INSERT OR REPLACE INTO balances (inn, amount) VALUES (?, ?)", (inn, str(total)))
-    return 0
+        total = change + (Decimal(row[0]) if row else ZERO)
+        if total:
+            conn.execute("INSERT OR REPLACE INTO balances (inn, amount) VALUES (?, ?)", (inn, str(total)))
+        else:
+            conn.execute("DELETE FROM balances WHERE inn = ?", (inn,))

@@ -14,7 +14,7 @@ from daemon.store.files import Intake, record_committed
 def load(conn: sqlite3.Connection, records: Sequence[PayoutRecord], terms: PayoutTerms) -> PayoutLedger:
     """Agents' cards, their contract and last act end (from their latest act), payouts already issued."""
     inns = sorted({r.inn for r in records})
-    contracts, last_end = {}, {}
+    contracts, last_end, last_number = {}, {}, {}
     for inn, payload in select_in(
         conn,
         "SELECT inn, payload FROM documents WHERE kind = 'agent_act' AND inn IN ({}) "
@@ -22,7 +22,7 @@ def load(conn: sqlite3.Connection, records: Sequence[PayoutRecord], terms: Payou
         inns,
     ):
         act = document_from_json(payload)
-        contracts[inn], last_end[inn] = act.contract, act.period_end
+        contracts[inn], last_end[inn], last_number[inn] = act.contract, act.period_end, act.number
     payouts = {
         payout_id: documents.issued("agent_act", number, contract, start, fingerprint, total)
         for payout_id, number, contract, start, fingerprint, total in select_in(
@@ -33,7 +33,8 @@ def load(conn: sqlite3.Connection, records: Sequence[PayoutRecord], terms: Payou
         )
     }
     return PayoutLedger(
-        documents.counterparties(conn, inns), contracts, last_end, payouts, documents.sequences(conn)
+        documents.counterparties(conn, inns), contracts, last_end, payouts, documents.sequences(conn),
+        last_number,
     )
 
 

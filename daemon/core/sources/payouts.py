@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import PurePosixPath
@@ -205,6 +205,7 @@ class PayoutLedger:
     last_act_end: Mapping[str, date]         # by ИНН
     payouts: Mapping[str, IssuedDocument]    # payout id → its act
     sequences: Mapping[tuple[DocumentKind, str], int]
+    last_act_number: Mapping[str, str] = field(default_factory=dict)   # by ИНН
 
 
 def _agent_card(record: PayoutRecord) -> Counterparty:
@@ -247,6 +248,14 @@ def _act_line(record: PayoutRecord, start: date, end: date, terms: PayoutTerms) 
     )
 
 
+def _before_last_act(number: str, end: date) -> str:
+    """Why a payout dated on or before its agent's last act end cannot be issued, and what to do."""
+    return (f"последний акт агента № {number} закрыт по {end:%d.%m.%Y}, а выплата датирована этим днём или "
+            "раньше; акты агента оформляются по порядку дат выплат. Если акт № "
+            f"{number} выпущен по ошибке, аннулируйте его: billdrop cancel {number} --reason «…», и положите "
+            "файл снова")
+
+
 def _error(record: PayoutRecord, column: str, value: str, reason: str) -> RowError:
     return RowError(record.row, column, value, reason)
 
@@ -261,6 +270,7 @@ def plan_payouts(records: Sequence[PayoutRecord], ledger: PayoutLedger, terms: P
     cards = CardBook(ledger.counterparties)
     contracts: dict[str, Contract] = {}
     last_end = dict(ledger.last_act_end)
+    last_number = dict(ledger.last_act_number)
     documents: list[Document] = []
     skipped: list[IssuedDocument] = []
     seen: dict[str, int] = {}
@@ -289,8 +299,7 @@ def plan_payouts(records: Sequence[PayoutRecord], ledger: PayoutLedger, terms: P
         start, end = act_period(record.registered_at, last_end.get(record.inn), record.payout_date)
         if start > end:
             errors.append(_error(record, "payout_date", f"{record.payout_date:%d.%m.%Y}",
-                                 f"предыдущий акт агента закрыт по {last_end[record.inn]:%d.%m.%Y}; "
-                                 "выплата не может быть раньше или в тот же день"))
+                                 _before_last_act(last_number.get(record.inn, ""), last_end[record.inn])))
             continue
         line = _act_line(record, start, end, terms)
         number = terms.rules.onec_rate_error(line.vat_rate, row=record.row) or next_number(
@@ -298,7 +307,7 @@ def plan_payouts(records: Sequence[PayoutRecord], ledger: PayoutLedger, terms: P
         if isinstance(number, RowError):
             errors.append(number)
             continue
-        last_end[record.inn] = end
+        last_end[record.inn], last_number[record.inn] = end, number
         documents.append(Document(
             kind=kind, number=number, date=record.payout_date, period_start=start, period_end=end,
             counterparty=card, contract=contract, lines=(line,),
