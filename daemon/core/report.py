@@ -111,7 +111,8 @@ td,th{{border:1px solid #999;padding:4px 8px;text-align:left;vertical-align:top}
 <p>Файл: <b>{escape(report.file_name)}</b>, источник: <b>{escape(report.source)}</b></p>
 <p>{escape(report.reason)}</p>
 {table}{more_note}
-<p>Исправьте файл и положите его в папку снова. Ни один документ по нему не выпущен.</p>
+<p>Устраните причину — ошибки в строках файла или его расхождение с уже выпущенными документами,
+как сказано выше, — и положите файл в папку снова. Ни один документ по нему не выпущен.</p>
 </body></html>
 """
     return page.encode("utf-8")
