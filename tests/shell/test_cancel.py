@@ -1,4 +1,4 @@
-"""`billdrop cancel`: an issued document annulled: ledger, for 1C, on its PDF, for the bank."""
+"""`billdrop cancel`: an issued document annulled in the ledger, for 1C, on its PDF and for the bank."""
 from __future__ import annotations
 
 import json
