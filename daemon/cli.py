@@ -9,10 +9,14 @@ import threading
 from datetime import date
 from pathlib import Path
 
+from daemon.actions import cancel_document, find_quarantined, quarantined, retry_files
 from daemon.config import ConfigError, Settings, builtin_dir, load_settings, resource_dir
 from daemon.context import load_schemas
+from daemon.core.cancellations import KIND_NAMES, Refused
+from daemon.core.documents import DocumentKind
+from daemon.lock import WorkspaceBusy, workspace_lock
 from daemon.log import configure_logging
-from daemon.runner import Planned, Rejected, check_file, plan_file
+from daemon.runner import Failed, Planned, Quarantined, Rejected, check_file, plan_file
 from daemon.service import remind_once, run_once, serve
 from daemon.status import collect_status, format_status, status_json
 from daemon.store import Store
@@ -46,6 +50,18 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="files, quarantine, unpaid/overdue invoices, payments, mail")
     status.add_argument("-w", "--workspace", type=Path, required=True)
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    retry = sub.add_parser("retry", help="вернуть файлы из карантина в обработку (после исправления "
+                           "настроек или схемы); коды выхода как у process")
+    retry.add_argument("file", type=Path, nargs="?", help="файл в quarantine/<источник>/ (путь или имя)")
+    retry.add_argument("--all", action="store_true", help="все файлы карантина")
+    retry.add_argument("-w", "--workspace", type=Path, required=True)
+    cancel = sub.add_parser("cancel", help="аннулировать выпущенный документ: номер больше не выдаётся, "
+                            "1С получает УдалениеОбъекта, PDF помечается")
+    cancel.add_argument("number", help="номер документа")
+    cancel.add_argument("--kind", choices=[kind.value for kind in KIND_NAMES],
+                        help="вид документа, когда номер есть у нескольких")
+    cancel.add_argument("--reason", required=True, help="причина: печатается на PDF и попадает в журнал")
+    cancel.add_argument("-w", "--workspace", type=Path, required=True)
     demo = sub.add_parser("demo", help="init a workspace, drop the samples in, process them")
     demo.add_argument("dir", type=Path, nargs="?", default=Path("demo"))
     return parser
@@ -58,10 +74,27 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
     configure_logging(args.log_level)
     try:
-        return COMMANDS[args.command](args)
-    except ConfigError as exc:
+        if args.command not in EXCLUSIVE:
+            return COMMANDS[args.command](args)
+        return _exclusive(args)
+    except (ConfigError, WorkspaceBusy) as exc:
         print(f"billdrop: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+
+# Commands that change the workspace: one at a time (status and check only read, beside them).
+EXCLUSIVE = frozenset({"run", "process", "retry", "cancel", "remind", "demo"})
+
+
+def _exclusive(args: argparse.Namespace) -> int:
+    """The command with the workspace's lock held throughout; a missing folder is the command's to report."""
+    root = (args.dir if args.command == "demo" else args.workspace).resolve()
+    if args.command == "demo":
+        root.mkdir(parents=True, exist_ok=True)
+    if not root.is_dir():
+        return COMMANDS[args.command](args)
+    with workspace_lock(root):
+        return COMMANDS[args.command](args)
 
 
 def init_workspace(root: Path) -> Workspace:
@@ -158,6 +191,36 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _retry(args: argparse.Namespace) -> int:
+    ws = Workspace(args.workspace.resolve())
+    settings = load_settings(ws.root)
+    if bool(args.file) == args.all:
+        print("billdrop retry: укажите файл из карантина или --all", file=sys.stderr)
+        return EXIT_USAGE
+    targets = quarantined(ws, settings) if args.all else [find_quarantined(ws, settings, args.file)]
+    outcomes = retry_files(ws, settings, targets)
+    for (_, path), outcome in zip(targets, outcomes, strict=False):
+        print(f"{ws.relative(path)}: {_RETRY_OUTCOMES[type(outcome).__name__]}")
+    return EXIT_QUARANTINED if any(isinstance(o, Quarantined | Failed) for o in outcomes) else EXIT_OK
+
+
+_RETRY_OUTCOMES = {
+    "Accepted": "принят", "Duplicate": "уже был принят, в архиве", "Quarantined": "снова в карантине",
+    "Failed": "принят, но выпуск не удался; повторится сам", "Waiting": "ждёт повтора",
+}
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    ws = Workspace(args.workspace.resolve())
+    kind = DocumentKind(args.kind) if args.kind else None
+    result = cancel_document(ws, load_settings(ws.root), args.number, kind, args.reason)
+    if isinstance(result, Refused):
+        print(f"billdrop cancel: {result.reason}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{KIND_NAMES[result.kind]} № {result.number} от {result.date:%d.%m.%Y}: {result.mark}")
+    return EXIT_OK
+
+
 DEMO_ROUNDS = (
     # the month's exports and the platform's payouts first...
     ("charges/isp_charges_2026-10.xlsx", "charges/isp_charges_2026-11.csv",
@@ -193,5 +256,5 @@ def _demo(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "init": _init, "run": _run, "process": _process, "check": _check, "remind": _remind, "status": _status,
-    "demo": _demo,
+    "demo": _demo, "retry": _retry, "cancel": _cancel,
 }

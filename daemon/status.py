@@ -5,10 +5,12 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
+from daemon.core.cancellations import KIND_NAMES
+from daemon.core.documents import DocumentKind
 from daemon.core.formats import format_date, format_roubles, plural, plural_word
 from daemon.core.report import is_sidecar
 from daemon.core.sources.bank import invoice_status
-from daemon.store import Store, files, invoices, mail
+from daemon.store import Store, cancellations, files, invoices, mail
 from daemon.workspace import Workspace
 
 INVOICE_FORMS = ("счёт", "счёта", "счетов")
@@ -54,6 +56,11 @@ def collect_status(ws: Workspace, store: Store, today: date) -> dict:
         ],
         "balances": {inn: str(amount) for inn, amount in invoices.balances(conn).items()},
         "mail": mail.counts(conn),
+        "cancelled": [
+            {"kind": c.kind.value, "number": c.number, "date": c.date.isoformat(), "inn": c.inn,
+             "total": str(c.total), "reason": c.reason, "cancelled_at": c.cancelled_at.isoformat()}
+            for c in cancellations.cancelled(conn)
+        ],
     }
 
 
@@ -79,6 +86,10 @@ def format_status(status: dict) -> str:
               f"ИНН {p['payer_inn']} {p['payer']}" for p in status["unmatched_payments"]]
     lines += ["", "Переплаты:"]
     lines += [f"  ИНН {inn}: {_roubles(amount)}" for inn, amount in status["balances"].items()]
+    lines += ["", f"Аннулированы: {len(status['cancelled'])}"]
+    lines += [f"  {KIND_NAMES[DocumentKind(c['kind'])]} № {c['number']} от {_date(c['date'])}, "
+              f"ИНН {c['inn']}, {_roubles(c['total'])}: {_date_time(c['cancelled_at'])}, {c['reason']}"
+              for c in status["cancelled"]]
     lines += ["", "Письма: " + (", ".join(f"{k} {v}" for k, v in sorted(status["mail"].items())) or "нет")]
     return "\n".join(lines)
 

@@ -589,6 +589,19 @@ def render_payment_orders(
     return _serialized(message)
 
 
+def render_deletion(
+    kind: DocumentKind, number: str, day: date, company: Company, *, version: str = "1.20", now: datetime
+) -> bytes:
+    """УдалениеОбъекта of an annulled document, by the Ссылка it was sent with: 1C unposts it and marks it
+    for deletion (ЛюбаяСсылка holds a bare UUID, inside a second СсылкаНаОбъект)."""
+    fmt = _Format(version)
+    w = _Writer(company, fmt, ())
+    message, body = _message(fmt, now)
+    target = w.el(w.el(w.el(body, "УдалениеОбъекта"), "СсылкаНаОбъект"), "СсылкаНаОбъект")
+    w.el(target, f"{DOCUMENT_TYPES[kind]}Ссылка", _document_ref(kind, number, day, company))
+    return _serialized(message)
+
+
 def message_file_name(source: str, now: datetime, digest: str, *, version: str = "1.20") -> str:
     """`ED_1.20_charges_20261125-093000_ab12cd34.xml`: ASCII without spaces, unique per input file."""
     source, digest = _UNSAFE_FILE_CHARS.sub("-", source), _UNSAFE_FILE_CHARS.sub("-", digest)

@@ -22,6 +22,7 @@ from weasyprint.document import DocumentMetadata
 from weasyprint.html import get_html_metadata
 from weasyprint.text.fonts import FontConfiguration
 
+from daemon.core.cancellations import Cancellation
 from daemon.core.documents import Document, DocumentKind
 from daemon.core.formats import FILTERS
 from daemon.core.records import Company
@@ -62,12 +63,19 @@ class PdfRenderer:
             CSS(string=_BATCH_CSS, font_config=self.fonts),
         ]
 
-    def html(self, document: Document, company: Company) -> str:
+    def html(self, document: Document, company: Company, cancellation: Cancellation | None = None) -> str:
         template = self.env.get_template(TEMPLATES[document.kind])
-        return template.render(doc=document, company=company, kind=DocumentKind)
+        return template.render(doc=document, company=company, kind=DocumentKind, cancellation=cancellation)
 
     def render(self, document: Document, company: Company) -> bytes:
         return self.render_batch([document], company)[0]
+
+    def render_cancelled(self, document: Document, company: Company, cancellation: Cancellation) -> bytes:
+        """The document's form again, with its annulment's mark above it."""
+        html = HTML(string=self.html(document, company, cancellation), base_url=str(self.templates_dir))
+        pdf: bytes = html.write_pdf(stylesheets=self.stylesheets[:1], font_config=self.fonts,
+                                    pdf_identifier=_identifier(document))
+        return pdf
 
     def render_batch(self, documents: Sequence[Document], company: Company) -> list[bytes]:
         """One PDF per document, the documents of a kind laid out together (a fifth faster than one by one).
@@ -97,9 +105,14 @@ class PdfRenderer:
         return [
             PdfLayout(own, DocumentMetadata(**get_html_metadata(HTML(string=head))), layout.url_fetcher,
                       self.fonts, layout.color_profiles, layout.output_intent).write_pdf(
-                pdf_identifier=hashlib.md5(f"{doc.kind.value}:{doc.number}".encode()).hexdigest().encode())
+                pdf_identifier=_identifier(doc))
             for doc, head, own in zip(documents, heads, pages, strict=True)
         ]
+
+
+def _identifier(doc: Document) -> bytes:
+    """The PDF's identifier, from kind and number: the same document gives the same bytes."""
+    return hashlib.md5(f"{doc.kind.value}:{doc.number}".encode()).hexdigest().encode()
 
 
 # Each document of a batch starts on a new page and keeps the body's top margin and padding, which a
@@ -167,6 +180,9 @@ class PdfPool:
 
     def render(self, document: Document, company: Company) -> bytes:
         return self.local.render(document, company)
+
+    def render_cancelled(self, document: Document, company: Company, cancellation: Cancellation) -> bytes:
+        return self.local.render_cancelled(document, company, cancellation)
 
     def start(self) -> None:
         """Start every worker in the background (each takes a second to load WeasyPrint), so the first

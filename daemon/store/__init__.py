@@ -108,6 +108,17 @@ CREATE TABLE IF NOT EXISTS payment_orders (
     position INTEGER NOT NULL,
     payload TEXT NOT NULL           -- JSON of PaymentOrder, re-rendered from after a crash
 );
+CREATE TABLE IF NOT EXISTS cancellations (
+    kind TEXT NOT NULL,             -- a document kind or 'payment_order'; its number is never reused
+    number TEXT NOT NULL,
+    date TEXT NOT NULL,             -- the document's date
+    inn TEXT NOT NULL,
+    total TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    cancelled_at TEXT NOT NULL,
+    payload TEXT NOT NULL,          -- JSON of the document or order as it was issued
+    PRIMARY KEY (kind, number)
+);
 CREATE TABLE IF NOT EXISTS mail_jobs (
     id INTEGER PRIMARY KEY,
     dedupe_key TEXT NOT NULL UNIQUE,

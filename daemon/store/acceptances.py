@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from daemon.core.documents import IssueRules
 from daemon.core.sources.acceptances import Acceptance, IssuedPayout, OrderPlan, PaymentOrder
 from daemon.store import select_in
+from daemon.store.cancellations import live
 from daemon.store.codec import document_from_json, dumps, payment_order_from_json
 from daemon.store.documents import sequences, write_sequences
 from daemon.store.files import Intake, record_committed
@@ -25,7 +26,8 @@ def load(conn: sqlite3.Connection, records: Sequence[Acceptance], rules: IssueRu
         for payout_id, order_number, payload in select_in(
             conn,
             "SELECT p.payout_id, p.order_number, d.payload FROM payouts p "
-            "JOIN documents d ON d.kind = 'agent_act' AND d.number = p.act_number WHERE p.payout_id IN ({})",
+            f"JOIN documents d ON d.kind = 'agent_act' AND d.number = p.act_number WHERE {live('d')} "
+            "AND p.payout_id IN ({})",
             sorted({r.payout_id for r in records}),
         )
     }

@@ -8,16 +8,18 @@ from decimal import Decimal
 
 from daemon.core.reminders import InvoiceDue
 from daemon.core.sources.bank import ZERO, OpenInvoice
+from daemon.store.cancellations import live
 from daemon.store.codec import counterparty_from_json
 
 
 def invoices_with_payments(conn: sqlite3.Connection) -> list[OpenInvoice]:
-    """Every invoice with what has been paid on it so far (summed in Decimal, not SQLite floats)."""
+    """Every live invoice with what has been paid on it so far (summed in Decimal, not SQLite floats)."""
     paid: dict[str, Decimal] = {}
     for number, amount in conn.execute("SELECT invoice_number, amount FROM allocations"):
         paid[number] = paid.get(number, ZERO) + Decimal(amount)
     rows = conn.execute(
-        "SELECT number, inn, date, total FROM documents WHERE kind = 'invoice' ORDER BY date, number"
+        f"SELECT number, inn, date, total FROM documents d WHERE kind = 'invoice' AND {live('d')} "
+        "ORDER BY date, number"
     )
     return [
         OpenInvoice(number, inn, date.fromisoformat(when), Decimal(total), paid.get(number, ZERO))
@@ -26,12 +28,12 @@ def invoices_with_payments(conn: sqlite3.Connection) -> list[OpenInvoice]:
 
 
 def invoices_due(conn: sqlite3.Connection) -> list[InvoiceDue]:
-    """Invoices with a due date, their client's e-mail and manager, and what is paid."""
+    """Live invoices with a due date, their client's e-mail and manager, and what is paid."""
     paid = {inv.number: inv.paid for inv in invoices_with_payments(conn)}
     rows = conn.execute(
         "SELECT d.number, d.inn, d.date, d.due_date, d.total, c.card, f.committed_at FROM documents d "
         "JOIN counterparties c ON c.inn = d.inn JOIN files f ON f.sha256 = d.file_sha256 "
-        "WHERE d.kind = 'invoice' AND d.due_date IS NOT NULL ORDER BY d.due_date, d.number"
+        f"WHERE d.kind = 'invoice' AND d.due_date IS NOT NULL AND {live('d')} ORDER BY d.due_date, d.number"
     )
     result = []
     for number, inn, when, due, total, card, committed in rows:
