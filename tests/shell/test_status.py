@@ -33,6 +33,7 @@ STATUS = {
     "failing": [{"file": "month.csv", "source": "charges", "attempts": 3, "error": "OSError: No space left",
                  "retry_at": "2026-12-02T11:00:00"}],
     "quarantine": ["quarantine/charges/bad.csv"],
+    "cancelled": [],
     "invoices": {"unpaid": {"count": 1, "outstanding": "1000.00"},
                  "partly_paid": {"count": 0, "outstanding": "0.00"},
                  "overdue": {"count": 3, "outstanding": "10632.67"}},
