@@ -7,6 +7,7 @@ uncommitted one is processed from scratch, a quarantined one is reported once.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -105,8 +106,8 @@ def check_file(data: bytes, file_name: str, source: str, settings: Settings,
     return checked
 
 
-def plan_file(conn: Any, checked: Checked[Any], file_name: str, source: str, settings: Settings,
-              today: date) -> Planned | Rejected:
+def plan_file(conn: sqlite3.Connection, checked: Checked[Any], file_name: str, source: str,
+              settings: Settings, today: date) -> Planned | Rejected:
     """The kind's plan against the ledger in `conn`, or the row errors stopping the file before any number."""
     conf = settings.sources[source]
     kind = KINDS[conf.kind]
@@ -191,8 +192,7 @@ def _finish(path: Path, file: CommittedFile, skipped: int, ctx: Context) -> Acce
         return _outputs_failed(file, path.name, exc, ctx)
     ctx.move(path, ctx.workspace.archive(file.source, file.committed_at.date()))
     files.record_done(ctx.store.conn, file.sha256, ctx.clock())
-    row = ctx.store.conn.execute("SELECT documents FROM files WHERE sha256 = ?", (file.sha256,)).fetchone()
-    return Accepted(int(row[0]), skipped)
+    return Accepted(files.documents(ctx.store.conn, file.sha256), skipped)
 
 
 def _outputs_failed(file: CommittedFile, file_name: str, exc: Exception, ctx: Context) -> Failed:

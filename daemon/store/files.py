@@ -101,5 +101,10 @@ def failing(conn: sqlite3.Connection) -> list[FailingFile]:
     ]
 
 
+def documents(conn: sqlite3.Connection, sha256: str) -> int:
+    """How many documents the committed file issued."""
+    return int(conn.execute("SELECT documents FROM files WHERE sha256 = ?", (sha256,)).fetchone()[0])
+
+
 def counts(conn: sqlite3.Connection) -> dict[str, int]:
     return dict(conn.execute("SELECT outcome, COUNT(*) FROM files GROUP BY outcome").fetchall())
