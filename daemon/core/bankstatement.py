@@ -1,8 +1,9 @@
 """1CClientBankExchange statements (format 1.01–1.03) to incoming payments (core).
 
 A text file of `Key=Value` lines with СекцияРасчСчет … КонецРасчСчет and СекцияДокумент=<kind> …
-КонецДокумента sections. `Кодировка` says Windows (cp1251) or DOS (cp866), but real files lie, so
-strict UTF-8 is tried first.
+КонецДокумента sections, ended by КонецФайла. `Кодировка` says Windows (cp1251) or DOS (cp866), but real
+files lie, so the file is read in whichever of UTF-8, cp1251 and cp866 its section keys appear in, and
+each line is checked against that choice (`decode_statement`).
 """
 from __future__ import annotations
 
@@ -14,8 +15,24 @@ from decimal import Decimal
 from typing import TypeVar
 
 from daemon.core.cleaning import parse_date, parse_decimal
+from daemon.core.formats import plural
 
 FIRST_LINE = "1CClientBankExchange"
+UTF8_BOM = b"\xef\xbb\xbf"
+ENCODINGS = ("utf-8", "cp1251", "cp866")   # the candidates; on a tie the earlier wins
+ENCODING_NAMES = {"utf-8": "UTF-8", "cp1251": "cp1251 (Windows)", "cp866": "cp866 (DOS)"}
+HEADER_VALUES = {"cp1251": "Windows", "cp866": "DOS"}   # what `Кодировка` says for each code page
+DECLARED = {"windows": "cp1251", "windows-1251": "cp1251", "cp1251": "cp1251",
+            "dos": "cp866", "cp866": "cp866", "utf-8": "utf-8", "utf8": "utf-8"}
+# Keys that open, close or introduce sections: present in every statement, and spelt in Cyrillic, so
+# they appear only when the file is read in its own encoding.
+SECTION_KEYS = frozenset({"ВерсияФормата", "Кодировка", "СекцияРасчСчет", "КонецРасчСчет", "СекцияДокумент",
+                          "КонецДокумента", "КонецФайла"})
+REPLACEMENT = "\ufffd"
+_REEXPORT = "выгрузите выписку из клиент-банка заново"
+_ONE_ENCODING = f"{_REEXPORT} или сохраните файл целиком в одной кодировке"
+LOST_LETTERS = (f"в строке знаки «{REPLACEMENT}» (U+FFFD) вместо букв: текст испорчен при перекодировке, "
+                f"буквы не восстановить; {_REEXPORT}")
 _INN_PREFIX = re.compile(r"^ИНН\s*\d+\s*")
 
 
@@ -29,11 +46,18 @@ class StatementError:
 
 @dataclass(frozen=True)
 class StatementFailure:
-    errors: tuple[StatementError, ...]
+    """Why bytes are not a readable statement: its bad lines, or a `reason` for the whole file."""
 
-    @property
-    def reason(self) -> str:
-        return "; ".join(f"строка {e.line}, {e.key}: {e.reason}" for e in self.errors[:5])
+    errors: tuple[StatementError, ...]
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StatementAccount:
+    """The РасчСчет of one СекцияРасчСчет: an account the statement is of."""
+
+    line: int
+    account: str
 
 
 @dataclass(frozen=True)
@@ -55,12 +79,15 @@ class StatementDocument:
     received: dt.date | None     # ДатаПоступило
     debited: dt.date | None      # ДатаСписано
     purpose: str
+    # The accounts of the file it came in, so that each document can say what kind of file that was
+    # (none: a payment file for the bank, not a statement).
+    statement_accounts: tuple[StatementAccount, ...] = ()
 
 
 @dataclass(frozen=True)
 class BankStatement:
     format_version: str
-    accounts: tuple[str, ...]
+    accounts: tuple[str, ...]    # the header's РасчСчет and the sections', each once
     documents: tuple[StatementDocument, ...]
 
 
@@ -78,13 +105,98 @@ class Payment:
     account: str
 
 
-def _decode(data: bytes) -> str:
+@dataclass(frozen=True)
+class DecodedText:
+    """A file's lines in the encoding its section keys appear in, and the lines that do not fit it."""
+
+    encoding: str
+    lines: tuple[str, ...]
+    errors: tuple[StatementError, ...]
+
+
+def _section_keys(text: str) -> int:
+    return sum(line.partition("=")[0].strip() in SECTION_KEYS for line in text.splitlines())
+
+
+def decode_statement(data: bytes) -> DecodedText | StatementFailure:
+    """Each line in the file's true encoding; a line in another encoding, lost letters (U+FFFD) and a
+    `Кодировка` that names another code page are errors, each read as it is meant to be.
+
+    UTF-8 under any header is accepted: strict UTF-8 cannot be mistaken for a code page, and banks write
+    it under «Windows». A cp866 file declared Windows (or the reverse) is refused although it is read
+    correctly here: any program that trusts the header misreads it, and the bank's export setting is wrong.
+    """
+    body = data.removeprefix(UTF8_BOM)
+    found = {encoding: _section_keys(body.decode(encoding, errors="replace")) for encoding in ENCODINGS}
+    encoding = max(ENCODINGS, key=found.__getitem__)
+    if not found[encoding]:
+        return StatementFailure((), _unreadable(body))
+    lines: list[str] = []
+    errors: list[StatementError] = []
+    for number, raw in enumerate(body.splitlines(), start=1):
+        text, reason = _decode_line(raw, encoding)
+        lines.append(text)
+        if reason:
+            key, _, value = text.partition("=")
+            errors.append(StatementError(number, key.strip()[:40], value.strip(), reason))
+    mismatch = _declared_mismatch(lines, encoding)
+    return DecodedText(encoding, tuple(lines), tuple(errors) + mismatch)
+
+
+def _decode_line(raw: bytes, encoding: str) -> tuple[str, str]:
+    """The line's text, and why it does not fit the file's encoding (empty when it does)."""
+    text, reason = "", ""
+    if encoding != "utf-8" and not raw.isascii():
+        try:
+            text = raw.decode("utf-8")
+            reason = (f"строка в кодировке UTF-8, а остальной файл — в {ENCODING_NAMES[encoding]}: "
+                      f"её правили или вставили в другой программе; {_ONE_ENCODING}")
+        except UnicodeDecodeError:
+            pass
+    if not reason:
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            text = raw.decode("cp1251" if encoding == "utf-8" else encoding, errors="replace")
+            reason = (f"строка не в кодировке {ENCODING_NAMES[encoding]}, как остальной файл: её правили "
+                      f"или вставили в другой программе; {_ONE_ENCODING}")
+    return text, LOST_LETTERS if REPLACEMENT in text else reason
+
+
+def _declared_mismatch(lines: Sequence[str], encoding: str) -> tuple[StatementError, ...]:
+    """The header's `Кодировка` when it names a code page other than the one the file is in."""
+    if encoding == "utf-8":
+        return ()
+    for number, text in enumerate(lines, start=1):
+        key, _, value = (part.strip() for part in text.partition("="))
+        if key.startswith("Секция"):
+            break
+        declared = DECLARED.get(value.lower())
+        if key == "Кодировка" and declared != encoding:
+            again = f", выбрав кодировку {HEADER_VALUES[declared]}," if declared in HEADER_VALUES else ""
+            return (StatementError(number, key, value, (
+                f"файл в кодировке {ENCODING_NAMES[encoding]}, а в заголовке указано Кодировка={value}: "
+                f"программа, которая поверит заголовку, прочтёт русские буквы неверно; выгрузите выписку "
+                f"из клиент-банка заново{again} или исправьте эту строку на "
+                f"Кодировка={HEADER_VALUES[encoding]}")),)
+    return ()
+
+
+def _unreadable(body: bytes) -> str:
+    """Why no encoding shows the section keys: letters already lost (U+FFFD), or not this format at all."""
     try:
-        return data.decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
-        pass
-    dos = "кодировка=dos" in data[:2000].decode("cp866", errors="replace").lower()
-    return data.decode("cp866" if dos else "cp1251", errors="replace")
+        text = ""
+    lost = text.count(REPLACEMENT)
+    if lost:
+        first = next(n for n, line in enumerate(text.splitlines(), start=1) if REPLACEMENT in line)
+        return (f"файл испорчен: вместо русских букв в нём {plural(lost, 'знак', 'знака', 'знаков')} "
+                f"«{REPLACEMENT}» (U+FFFD), впервые в строке {first}: его уже перекодировали с потерями "
+                f"(открыли не в той кодировке и сохранили), буквы не восстановить; {_REEXPORT}")
+    return ("ни в UTF-8, ни в cp1251 (Windows), ни в cp866 (DOS) в файле нет ключей формата "
+            "(СекцияДокумент, КонецДокумента, КонецФайла): файл в другой кодировке или не выписка; "
+            "выгрузите выписку из клиент-банка в кодировке Windows или DOS")
 
 
 Fields = dict[str, tuple[int, str]]   # key → (line number, value)
@@ -99,23 +211,47 @@ def _party_name(fields: Fields, role: str) -> str:
     return _text(fields, f"{role}1") or _INN_PREFIX.sub("", _text(fields, role)).strip()
 
 
+def _first_line(data: bytes) -> str:
+    first = data.removeprefix(UTF8_BOM).split(b"\n", 1)[0].strip()
+    try:
+        return first.decode("utf-8")
+    except UnicodeDecodeError:
+        return first.decode("cp1251", errors="replace")
+
+
+def parse_statement(data: bytes) -> BankStatement | StatementFailure:
+    """The statement's documents, or every line that is wrong (an encoding problem among them)."""
+    first = _first_line(data)
+    if first != FIRST_LINE:
+        reason = f"первая строка должна быть {FIRST_LINE}"
+        return StatementFailure((StatementError(1, "", first[:60], reason),))
+    decoded = decode_statement(data)
+    if isinstance(decoded, StatementFailure):
+        return decoded
+    statement = _parse(decoded.lines)
+    if isinstance(statement, StatementFailure) or decoded.errors:
+        errors = decoded.errors + (statement.errors if isinstance(statement, StatementFailure) else ())
+        return StatementFailure(tuple(sorted(errors, key=lambda e: e.line)))
+    return statement
+
+
 # One pass over the lines with the open section as its state: a branch per key the format defines, which
 # reads more plainly in one place than split across helpers passing that state around.
-def parse_statement(data: bytes) -> BankStatement | StatementFailure:  # noqa: PLR0912
-    lines = _decode(data).splitlines()
+def _parse(lines: Sequence[str]) -> BankStatement | StatementFailure:  # noqa: PLR0912
     errors: list[StatementError] = []
-    if not lines or lines[0].strip().lstrip("\ufeff") != FIRST_LINE:
-        first = lines[0][:60] if lines else ""
-        return StatementFailure((StatementError(1, "", first, f"первая строка должна быть {FIRST_LINE}"),))
     header: dict[str, str] = {}
     accounts: list[str] = []
-    documents: list[StatementDocument] = []
+    sections: list[StatementAccount] = []
+    found: list[tuple[str, int, Fields]] = []
     section: tuple[str, int, Fields] | None = None   # kind, first line, fields
+    last, ended = 1, False
     for number, raw in enumerate(lines[1:], start=2):
         text = raw.strip()
         if not text:
             continue
+        last = number
         if text == "КонецФайла":
+            ended = True
             break
         key, sep, value = text.partition("=")
         key, value = key.strip(), value.strip()
@@ -124,13 +260,12 @@ def parse_statement(data: bytes) -> BankStatement | StatementFailure:  # noqa: P
                 errors.append(StatementError(section[1], section[0], "", "секция не закрыта"))
             section = (value if key == "СекцияДокумент" else "СекцияРасчСчет", number, {})
         elif key in ("КонецДокумента", "КонецРасчСчет") and section is not None:
-            kind, start, fields = section
             if key == "КонецДокумента":
-                parsed = _document(kind, start, fields, errors)
-                if parsed is not None:
-                    documents.append(parsed)
-            elif _text(fields, "РасчСчет"):
-                accounts.append(_text(fields, "РасчСчет"))
+                found.append(section)
+            elif _text(section[2], "РасчСчет"):
+                line, account = section[2]["РасчСчет"]
+                accounts.append(account)
+                sections.append(StatementAccount(line, account))
             section = None
         elif not sep:
             errors.append(StatementError(number, text[:40], "", "строка без знака «=»"))
@@ -140,16 +275,22 @@ def parse_statement(data: bytes) -> BankStatement | StatementFailure:  # noqa: P
             header[key] = value
             if key == "РасчСчет":
                 accounts.append(value)
-    if section is not None:
-        errors.append(StatementError(section[1], section[0], "", "секция не закрыта до конца файла"))
+    if not ended:
+        inside = f" внутри секции «{section[0]}», начатой в строке {section[1]}," if section else ""
+        errors.append(StatementError(last, "КонецФайла", "", (
+            f"файл обрывается{inside} без завершающей строки КонецФайла: выписка выгружена или скопирована "
+            f"не целиком; {_REEXPORT}")))
+    elif section is not None:
+        errors.append(StatementError(section[1], section[0], "", "секция не закрыта до КонецФайла"))
+    documents = [_document(kind, start, fields, tuple(sections), errors) for kind, start, fields in found]
     if errors:
         return StatementFailure(tuple(errors))
-    return BankStatement(header.get("ВерсияФормата", ""), tuple(dict.fromkeys(accounts)), tuple(documents))
+    return BankStatement(header.get("ВерсияФормата", ""), tuple(dict.fromkeys(accounts)),
+                         tuple(d for d in documents if d is not None))
 
 
-def _document(
-    kind: str, start: int, fields: Fields, errors: list[StatementError]
-) -> StatementDocument | None:
+def _document(kind: str, start: int, fields: Fields, sections: tuple[StatementAccount, ...],
+              errors: list[StatementError]) -> StatementDocument | None:
     problems = len(errors)
 
     def value(key: str, parse: Callable[[str], _T], required: bool = True) -> _T | None:
@@ -181,7 +322,7 @@ def _document(
         payer_inn=_text(fields, "ПлательщикИНН"), payer_name=_party_name(fields, "Плательщик"),
         payee_account=_text(fields, "ПолучательСчет") or _text(fields, "ПолучательРасчСчет"),
         payee_inn=_text(fields, "ПолучательИНН"), payee_name=_party_name(fields, "Получатель"),
-        received=received, debited=debited, purpose=purpose,
+        received=received, debited=debited, purpose=purpose, statement_accounts=sections,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -23,7 +23,8 @@ from daemon.core.bankstatement import (
     incoming_payments,
     parse_statement,
 )
-from daemon.core.formats import format_roubles
+from daemon.core.formats import format_roubles, plural
+from daemon.core.reading import FileError
 from daemon.core.report import RowError
 from daemon.core.rows import Checked
 
@@ -170,18 +171,68 @@ class PaymentPlan:
     result: MatchResult
 
 
-def check(data: bytes, file_name: str, schema: None = None) -> Checked[StatementDocument]:
+def check(data: bytes, file_name: str, schema: None = None) -> Checked[StatementDocument] | FileError:
     """Parse a 1CClientBankExchange statement: its documents, or every line that is wrong."""
     statement = parse_statement(data)
     if isinstance(statement, StatementFailure):
+        if statement.reason:
+            return FileError(statement.reason)
         return Checked((), tuple(RowError(e.line, e.key, e.value, e.reason) for e in statement.errors))
     return Checked(statement.documents, ())
 
 
+def _listed(accounts: Iterable[str], own_accounts: Collection[str] = (), limit: int = 5) -> str:
+    """«40702810016540012345 (наш), 40702810900000000123 и ещё 3»."""
+    shown = [f"{a} (наш)" if a in own_accounts else a for a in dict.fromkeys(a for a in accounts if a)]
+    rest = f" и ещё {len(shown) - limit}" if len(shown) > limit else ""
+    return (", ".join(shown[:limit]) or "нет") + rest
+
+
+def refuse_foreign(documents: Sequence[StatementDocument],
+                   own_accounts: Collection[str]) -> tuple[RowError, ...]:
+    """Why a well-formed file is no statement of ours, with the accounts it holds and those configured.
+
+    A payment file for the bank (billdrop's outbox/bank, an ERP's upload) has no СекцияРасчСчет and no
+    document with ДатаПоступило or ДатаСписано: the bank fills those in. A statement is ours when one of
+    our accounts is the РасчСчет of a section or the payer's or payee's account of a document.
+    """
+    if not documents:
+        return ()
+    first = documents[0]
+    sections = first.statement_accounts
+    configured = (f"наши счета — {_listed(sorted(own_accounts))} "
+                  "(company.bank.account и company.other_accounts)")
+    if not sections and not any(d.received or d.debited for d in documents):
+        payers = [d.payer_account for d in documents]
+        orders = plural(len(documents), "платёжка", "платёжки", "платёжек")
+        source = "со счёта" if len(set(payers)) == 1 else "со счетов"
+        return (RowError(first.line, "СекцияДокумент", first.kind, (
+            "это файл платёжных поручений для загрузки в банк, а не выписка: в нём нет СекцияРасчСчет, а в "
+            f"документах — ДатаПоступило и ДатаСписано; в нём {orders} {source} "
+            f"{_listed(payers, own_accounts)}, {configured}. Такой файл загружают в клиент-банк, "
+            "а в inbox/bank кладут выписку, выгруженную из клиент-банка для 1С")),)
+    touched = {a.account for a in sections}
+    touched.update(account for d in documents for account in (d.payer_account, d.payee_account))
+    if not touched.isdisjoint(own_accounts):
+        return ()
+    if sections:
+        line, column, held = sections[0].line, "РасчСчет", _listed(a.account for a in sections)
+    else:
+        line, column, held = first.line, "СекцияДокумент", _listed(sorted(touched))
+    return (RowError(line, column, held, (
+        f"выписка не по нашему счёту: ни счёт выписки, ни счета в её документах не наши; {configured}. "
+        "Если счёт наш, добавьте его в company.other_accounts в billdrop.toml и положите файл "
+        "в inbox/bank снова")),)
+
+
 def plan_payments(
     documents: Sequence[StatementDocument], ledger: BankLedger, rules: BankRules
-) -> PaymentPlan:
-    """Each new credit to our accounts matched to invoices (never twice: `seen_keys`)."""
+) -> PaymentPlan | tuple[RowError, ...]:
+    """Each new credit to our accounts matched to invoices (never twice: `seen_keys`); a file that is not a
+    statement of ours is refused (`refuse_foreign`)."""
+    refusal = refuse_foreign(documents, rules.own_accounts)
+    if refusal:
+        return refusal
     payments = incoming_payments(documents, rules.own_accounts)
     return PaymentPlan(
         payments, match_payments(payments, ledger.invoices, ledger.seen_keys, ledger.known_inns)
