@@ -6,6 +6,9 @@ Rules, in order, each allocation explained:
    order written; what is left over stays with the payer as a balance;
 2. with no number, the payer's oldest unpaid invoices (by ИНН) are paid;
 3. the rest is the payer's balance, or the payment is unmatched when the payer is unknown.
+
+A file that is no statement of ours (another company's, or a payment file for the bank) is refused
+before any matching (`refuse_foreign`).
 """
 from __future__ import annotations
 
