@@ -171,8 +171,10 @@ def _declared_mismatch(lines: Sequence[str], encoding: str) -> tuple[StatementEr
         key, _, value = (part.strip() for part in text.partition("="))
         if key.startswith("Секция"):
             break
-        declared = DECLARED.get(value.lower())
-        if key == "Кодировка" and declared != encoding:
+        if key == "Кодировка":
+            declared = DECLARED.get(value.lower())
+            if declared == encoding:
+                break
             again = f", выбрав кодировку {HEADER_VALUES[declared]}," if declared in HEADER_VALUES else ""
             return (StatementError(number, key, value, (
                 f"файл в кодировке {ENCODING_NAMES[encoding]}, а в заголовке указано Кодировка={value}: "
@@ -242,7 +244,7 @@ def _parse(lines: Sequence[str]) -> BankStatement | StatementFailure:  # noqa: P
     header: dict[str, str] = {}
     accounts: list[str] = []
     sections: list[StatementAccount] = []
-    found: list[tuple[str, int, Fields]] = []
+    closed: list[tuple[str, int, Fields]] = []   # document sections, read once the accounts are known
     section: tuple[str, int, Fields] | None = None   # kind, first line, fields
     last, ended = 1, False
     for number, raw in enumerate(lines[1:], start=2):
@@ -261,7 +263,7 @@ def _parse(lines: Sequence[str]) -> BankStatement | StatementFailure:  # noqa: P
             section = (value if key == "СекцияДокумент" else "СекцияРасчСчет", number, {})
         elif key in ("КонецДокумента", "КонецРасчСчет") and section is not None:
             if key == "КонецДокумента":
-                found.append(section)
+                closed.append(section)
             elif _text(section[2], "РасчСчет"):
                 line, account = section[2]["РасчСчет"]
                 accounts.append(account)
@@ -282,7 +284,7 @@ def _parse(lines: Sequence[str]) -> BankStatement | StatementFailure:  # noqa: P
             f"не целиком; {_REEXPORT}")))
     elif section is not None:
         errors.append(StatementError(section[1], section[0], "", "секция не закрыта до КонецФайла"))
-    documents = [_document(kind, start, fields, tuple(sections), errors) for kind, start, fields in found]
+    documents = [_document(kind, start, fields, tuple(sections), errors) for kind, start, fields in closed]
     if errors:
         return StatementFailure(tuple(errors))
     return BankStatement(header.get("ВерсияФормата", ""), tuple(dict.fromkeys(accounts)),
