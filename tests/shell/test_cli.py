@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from daemon.cli import main
-from daemon.config import PROJECT_ROOT, load_settings
+from daemon.config import builtin_dir, load_settings
 from tests.workspaces import ROOT, files_in, make_workspace
 
 BAD = "Договор;Клиент;ИНН;Услуга;Период;Сумма\nД-1;ООО Ромашка;6672002971;Интернет;11.2026;abc\n"
@@ -73,7 +73,7 @@ def test_init_writes_a_loadable_commented_config(tmp_path):
 
 def test_systemd_unit_is_hardened():
     """Type=notify with a watchdog, a dedicated user, a read-only system but the workspace, no capability."""
-    lines = (PROJECT_ROOT / "systemd" / "billdrop.service").read_text(encoding="utf-8").splitlines()
+    lines = (builtin_dir("systemd") / "billdrop.service").read_text(encoding="utf-8").splitlines()
     directives = [line.split("=", 1) for line in lines if "=" in line and not line.startswith("#")]
     service = dict(directives)
     assert service["Type"] == "notify" and int(service["WatchdogSec"]) > 0
