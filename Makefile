@@ -15,15 +15,17 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # WeasyPrint needs pango and HarfBuzz-subset (fast, deterministic font subsets); the forms use DejaVu Sans.
+# The deployment test (tests/shell/test_install.py) runs systemd-analyze, systemd-sysusers and -tmpfiles.
 sysdeps:
 	@if ! ldconfig -p | grep -q 'libpangoft2-1.0' || ! ldconfig -p | grep -q 'libharfbuzz-subset' \
-		|| ! fc-list 2>/dev/null | grep -q 'DejaVu Sans'; then \
-		echo "installing pango and DejaVu fonts for WeasyPrint"; \
+		|| ! fc-list 2>/dev/null | grep -q 'DejaVu Sans' || ! command -v systemd-analyze >/dev/null; then \
+		echo "installing pango, DejaVu fonts and systemd's tools"; \
 		$(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0 \
-			libharfbuzz-subset0 fontconfig fonts-dejavu-core; \
+			libharfbuzz-subset0 fontconfig fonts-dejavu-core systemd; \
 	fi
 
+# billdrop prints a summary (warnings only: --log-level info for the whole log) and how to call it.
 demo: $(STAMP)
 	rm -rf demo
 	$(VENV)/bin/billdrop demo demo

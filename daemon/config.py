@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import os
-import sys
 import tomllib
 from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from daemon import shipped
 from daemon.core.cleaning import parse_vat_rate
 from daemon.core.documents import DocumentKind, IssueRules
 from daemon.core.ids import account_error, bik_error, corr_account_error, inn_error, kpp_error, ogrn_error
@@ -24,7 +25,6 @@ from daemon.core.records import BankAccount, Company
 from daemon.core.sources.payouts import PayoutTerms
 
 CONFIG_NAME = "billdrop.toml"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class ConfigError(Exception):
@@ -408,11 +408,12 @@ def smtp_password() -> str | None:
 
 
 def builtin_dir(name: str) -> Path:
-    """A shipped resource folder (`inbox_schemas`, `templates`) of this checkout or installation."""
-    for candidate in (PROJECT_ROOT / name, Path(sys.prefix) / "share" / "billdrop" / name):
-        if candidate.is_dir():
-            return candidate
-    raise ConfigError(f"shipped folder {name!r} not found next to the package or in {sys.prefix}/share")
+    """A shipped resource folder (`inbox_schemas`, `templates`, `samples`, `systemd`): package data of
+    `daemon.shipped`, in a checkout the top-level folder itself."""
+    folder = Path(str(resources.files(shipped) / name))
+    if not folder.is_dir():
+        raise ConfigError(f"нет встроенной папки {folder}: переустановите billdrop")
+    return folder
 
 
 def resource_dir(workspace: Path, name: str) -> Path:

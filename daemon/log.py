@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
 
 def configure_logging(level: str = "info", *, json: bool | None = None) -> None:
     """JSON unless stderr is a terminal outside systemd (journald sets JOURNAL_STREAM)."""

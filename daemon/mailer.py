@@ -196,7 +196,7 @@ class EmlFolderTransport:
     def send(self, message: EmailMessage) -> str:
         """Write `message` atomically (temp file, then rename); returns its Message-ID or raises MailError."""
         message_id = _ensure_headers(message)
-        path = self.folder / f"{safe_name(message_id.strip('<> '))}.eml"
+        path = mail_file(self.folder, message_id)
         try:
             # CRLF as on the wire; mail clients open such files directly. Same Message-ID, same file:
             # a re-send after a crash overwrites it with the same mail.
@@ -204,3 +204,8 @@ class EmlFolderTransport:
         except OSError as error:  # disk full or read-only: the queue retries later
             raise MailError(f"cannot write {path}: {error!r}", permanent=False) from error
         return message_id
+
+
+def mail_file(folder: Path, message_id: str) -> Path:
+    """The .eml file EmlFolderTransport writes a message with this Message-ID to."""
+    return folder / f"{safe_name(message_id.strip('<> '))}.eml"

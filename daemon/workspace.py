@@ -50,14 +50,24 @@ class Workspace:
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
-    def create(self, sources: list[str]) -> None:
-        for folder in ("work", "archive", "quarantine", "documents", "mail"):
-            (self.root / folder).mkdir(parents=True, exist_ok=True)
-        for channel in ("1c", "edo", "platform", "bank"):
-            self.outbox(channel).mkdir(parents=True, exist_ok=True)
-        for source in sources:
-            self.inbox(source).mkdir(parents=True, exist_ok=True)
-            self.work(source).mkdir(parents=True, exist_ok=True)
+    def create(self, sources: list[str]) -> list[Path]:
+        """Make the folders that are missing; returns those it made."""
+        folders = [self.root / name for name in ("work", "archive", "quarantine", "documents", "mail")]
+        folders.append(self.root / "outbox")
+        folders += [self.outbox(channel) for channel in ("1c", "edo", "platform", "bank")]
+        folders += [self.root / "inbox"] + [path for source in sources
+                                            for path in (self.inbox(source), self.work(source))]
+        made = [folder for folder in folders if not folder.is_dir()]
+        for folder in made:
+            folder.mkdir(parents=True, exist_ok=True)
+        return made
+
+
+def foreign_owner(root: Path) -> tuple[int, int] | None:
+    """The (uid, gid) owning `root` when we run as root in another user's folder: the service user's
+    workspace, made by tmpfiles.d. Files root makes there the service could not change."""
+    stat = root.stat()
+    return (stat.st_uid, stat.st_gid) if os.geteuid() == 0 and stat.st_uid != 0 else None
 
 
 PDF_PREFIX = {

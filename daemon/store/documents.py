@@ -83,3 +83,12 @@ def document(conn: sqlite3.Connection, kind: DocumentKind, number: str) -> Docum
         "SELECT payload FROM documents WHERE kind = ? AND number = ?", (kind.value, number)
     ).fetchone()
     return document_from_json(row[0]) if row else None
+
+
+def counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """How many documents of each kind were issued, payment orders included."""
+    rows = conn.execute(
+        "SELECT kind, COUNT(*) FROM documents GROUP BY kind "
+        "UNION ALL SELECT 'payment_order', COUNT(*) FROM payment_orders"
+    ).fetchall()
+    return {kind: count for kind, count in rows if count}

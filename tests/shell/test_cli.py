@@ -1,14 +1,20 @@
-"""The command line: exit codes, `check` changing nothing, config checks, the systemd unit."""
+"""The command line: Russian help and errors, exit codes, `check` changing nothing, config checks, mail-test,
+the demo's summary, the systemd unit."""
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+from email import policy
+from email.parser import BytesParser
+
+import pytest
 
 from daemon.cli import main
-from daemon.config import PROJECT_ROOT, load_settings
-from tests.workspaces import ROOT, files_in, make_workspace
+from daemon.config import builtin_dir, load_settings
+from tests.workspaces import ROOT, files_in, make_workspace, wait_for
 
 BAD = "Договор;Клиент;ИНН;Услуга;Период;Сумма\nД-1;ООО Ромашка;6672002971;Интернет;11.2026;abc\n"
 
@@ -73,7 +79,7 @@ def test_init_writes_a_loadable_commented_config(tmp_path):
 
 def test_systemd_unit_is_hardened():
     """Type=notify with a watchdog, a dedicated user, a read-only system but the workspace, no capability."""
-    lines = (PROJECT_ROOT / "systemd" / "billdrop.service").read_text(encoding="utf-8").splitlines()
+    lines = (builtin_dir("systemd") / "billdrop.service").read_text(encoding="utf-8").splitlines()
     directives = [line.split("=", 1) for line in lines if "=" in line and not line.startswith("#")]
     service = dict(directives)
     assert service["Type"] == "notify" and int(service["WatchdogSec"]) > 0
@@ -143,3 +149,136 @@ def _peak_rss_of_process(ws) -> tuple[int, int]:
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return proc.returncode, usage.ru_maxrss * 1024
+
+
+def test_help_usage_and_errors_are_russian(capsys):
+    """The help lists the commands and exit codes; a subcommand's help and usage errors are Russian too."""
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("использование: billdrop") and "команды:" in out
+    assert "коды выхода: 0 — готово" in out
+    assert "mail-test" in out and "install-service" in out and "show this help" not in out
+    assert main(["check", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "параметры:" in out and "--source ИСТОЧНИК" in out and out.count("аргументы:") == 1
+    assert main(["status"]) == 2
+    err = capsys.readouterr().err
+    assert "использование: billdrop status" in err and "ошибка: не заданы обязательные аргументы: -w" in err
+
+
+def test_bad_log_level_is_a_usage_error(capsys):
+    """`--log-level bogus`: argparse's choice error, in Russian, exit 2."""
+    assert main(["--log-level", "bogus", "status", "-w", "."]) == 2
+    assert "billdrop: ошибка: --log-level: недопустимое значение 'bogus', допустимы: 'debug'" in (
+        capsys.readouterr().err
+    )
+
+
+def test_check_of_a_missing_file_says_so(tmp_path, capsys):
+    """No traceback: «файл не найден», exit 2; a folder instead of a file is named as one."""
+    assert main(["check", str(tmp_path / "нет.csv"), "--source", "charges"]) == 2
+    assert capsys.readouterr().err == f"billdrop: ошибка: файл не найден: {tmp_path / 'нет.csv'}\n"
+    assert main(["check", str(tmp_path), "--source", "charges"]) == 2
+    assert capsys.readouterr().err.endswith(f"{tmp_path}: это папка, а не файл\n")
+
+
+def test_init_speaks_russian_and_refuses_a_file(tmp_path, capsys):
+    assert main(["init", str(tmp_path / "ws")]) == 0
+    assert capsys.readouterr().out.startswith(f"рабочая папка готова: {tmp_path / 'ws'}\n")
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    assert main(["init", str(tmp_path / "file")]) == 2
+    assert "billdrop: ошибка: " in capsys.readouterr().err
+
+
+def test_status_into_a_closed_pipe_ends_quietly(tmp_path):
+    """`billdrop status | head`: the reader went away; no BrokenPipeError traceback, the usual exit code."""
+    ws = make_workspace(tmp_path / "ws")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before billdrop writes anything
+    proc = subprocess.Popen([sys.executable, "-m", "daemon", "status", "-w", str(ws.root)], cwd=ROOT,
+                            stdout=write_end, stderr=subprocess.PIPE)
+    os.close(write_end)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and err == b""
+
+
+def test_ctrl_c_is_exit_130_without_a_traceback(tmp_path):
+    """SIGINT while `check` waits on its input (a FIFO whose writer is the test): «прервано», exit 130."""
+    fifo = tmp_path / "slow.csv"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-m", "daemon", "check", str(fifo), "--source", "charges"],
+                            cwd=ROOT, stderr=subprocess.PIPE)
+    writer = wait_for(lambda: _open_writer(fifo), what="billdrop to open the FIFO")  # then it blocks reading
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    os.close(writer)
+    assert proc.returncode == 130 and err.decode().endswith("billdrop: ошибка: прервано\n"), err
+
+
+def _open_writer(fifo) -> int | None:
+    try:
+        return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # ENXIO: no reader yet
+        return None
+
+
+def test_mail_test_through_smtp(tmp_path, smtp_server, capsys):
+    """One mail through the configured relay, reported with where it went; a refused address is exit 1."""
+    ws = make_workspace(tmp_path / "ws", smtp_port=smtp_server.port)
+    assert main(["mail-test", "admin@client.ru", "-w", str(ws.root)]) == 0
+    out = capsys.readouterr().out
+    [delivery] = smtp_server.deliveries
+    assert delivery.rcpt_tos == ("admin@client.ru",)
+    assert delivery.message["Subject"] == "billdrop: проверка почты"
+    relay = f"127.0.0.1:{smtp_server.port}"
+    assert out.startswith(f"тестовое письмо для admin@client.ru передано серверу SMTP {relay};")
+    assert delivery.message["Message-ID"] in out and files_in(ws.mail_dir) == []
+    smtp_server.refuse("nobody@client.ru")
+    assert main(["mail-test", "nobody@client.ru", "-w", str(ws.root)]) == 1
+    assert "письмо для nobody@client.ru не отправлено" in capsys.readouterr().err
+
+
+def test_mail_test_without_smtp_writes_an_eml(tmp_path, capsys):
+    ws = make_workspace(tmp_path / "ws")
+    assert main(["mail-test", "admin@client.ru", "-w", str(ws.root)]) == 0
+    out = capsys.readouterr().out
+    [eml] = files_in(ws.mail_dir)
+    assert f"записано в {ws.relative(eml)} (SMTP не настроен" in out
+    message = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
+    assert message["To"] == "admin@client.ru" and "тестовое письмо billdrop" in message.get_content()
+
+
+def test_demo_prints_a_summary_and_warns_only_of_what_the_samples_lack(tmp_path, capsys, monkeypatch):
+    """At WARNING by default: no info lines, nothing about our own requisites (ЭДО id, signer); the summary
+    counts files, documents and mails, and the last line says how to call billdrop."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "d"]) == 0
+    out, err = capsys.readouterr()
+    warnings = [json.loads(line) for line in err.splitlines()]
+    assert {w["level"] for w in warnings} == {"warning"}
+    assert {w["event"] for w in warnings} == {"edo.problem", "payment.unmatched"}
+    problems = {w["problem"] for w in warnings if w["event"] == "edo.problem"}
+    # the bgbilling sample has no buyer's ЭДО id or address, a charges export no contract date
+    assert all(p.startswith(("нет идентификатора ЭДО покупателя", "нет адреса покупателя", "у договора"))
+               for p in problems), problems
+    lines = out.splitlines()
+    assert lines[:2] == ["Демо: d", "  файлы: принято 7, в карантине 0"]
+    assert lines[2].startswith("  документы: счёт 47, акт 37, УПД 10, акт агента 9, платёжное поручение 2")
+    assert lines[3].startswith("  письма: отправлено ")
+    assert "  ЭДО (ФНС XML)                d/outbox/edo" in lines
+    assert lines[-1].startswith("Дальше: ") and " status -w d" in lines[-1]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
+def test_root_hands_init_to_the_workspace_owner_and_runs_nothing_there(tmp_path, capsys):
+    """In a folder the service user owns, root's `init` gives what it makes to that user, and the commands
+    that would leave root's files there are refused (exit 2), naming whom to run them as."""
+    root = tmp_path / "srv"
+    root.mkdir()
+    os.chown(root, 4321, 4321)
+    assert main(["init", str(root)]) == 0
+    assert {path.stat().st_uid for path in root.rglob("*")} == {4321}
+    capsys.readouterr()
+    assert main(["process", "-w", str(root)]) == 2
+    assert "принадлежит пользователю 4321: запускайте billdrop от его имени" in capsys.readouterr().err
+    assert not (root / "state.sqlite").exists() and not (root / ".billdrop.lock").exists()

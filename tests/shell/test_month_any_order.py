@@ -11,8 +11,9 @@ from decimal import Decimal
 
 import pytest
 
-from daemon.cli import DEMO_ROUNDS, main
+from daemon.cli import main
 from daemon.config import load_settings
+from daemon.demo import DEMO_ROUNDS
 from daemon.service import local_now, remind_once
 from tests.workspaces import files_in, make_workspace, start_daemon, wait_for
 
