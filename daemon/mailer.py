@@ -289,10 +289,13 @@ def _text(reply: bytes | str) -> str:
 def _explain(error: OSError) -> str:
     if isinstance(error, smtplib.SMTPResponseException):
         return f"{error.smtp_code} {_text(error.smtp_error)}"
-    if isinstance(error, TimeoutError):
+    # smtplib reports a reply that timed out as a disconnection, the timeout as its context
+    if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
         return "нет ответа (тайм-аут)"
     if isinstance(error, ConnectionRefusedError):
         return "соединение отклонено"
+    if isinstance(error, smtplib.SMTPServerDisconnected | ConnectionResetError):
+        return f"соединение прервано ({error})"
     return repr(error)
 
 

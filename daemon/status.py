@@ -92,7 +92,7 @@ def _mail(conn: sqlite3.Connection) -> dict:
 
 def format_status(status: dict) -> str:
     """A plain table for people: sums as «10 632,67 руб.», dates as «02.12.2026» (JSON keeps plain values)."""
-    lines = [f"billdrop status на {_date(status['date'])}", "", "Файлы:"]
+    lines = [f"Состояние billdrop на {_date(status['date'])}", "", "Файлы:"]
     lines += [f"  {FILE_OUTCOMES.get(outcome, outcome) + ':':<29} {count}"
               for outcome, count in sorted(status["files"].items())] or ["  нет"]
     lines += ["", f"Не удаётся выпустить: {len(status['failing'])}"]
