@@ -143,7 +143,8 @@ def flush_mail(store: Store, root: Path, settings: MailSettings, transport: Tran
             continue
         except Exception as exc:  # this mail only (say, an address smtplib cannot encode): final
             log.exception("mail.broken", to=list(job.recipients), subject=job.subject)
-            _failed(store, queued, f"{type(exc).__name__}: {exc}", True, settings, clock)
+            _failed(store, queued, f"письмо не собрать или не отправить: {type(exc).__name__}: {exc}", True,
+                    settings, clock)
             counts["failed"] += 1
             continue
         # recorded apart from the send: a store error here must not pass for a failed send
@@ -162,7 +163,8 @@ def _message(queued: QueuedMail, root: Path, sender: str) -> EmailMessage:
         try:
             data = (root / path).read_bytes()
         except OSError as exc:
-            raise MailError(f"вложение {path}: {exc.strerror or exc}", permanent=True) from exc
+            why = "файл не найден" if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc)
+            raise MailError(f"вложение {path}: {why}", permanent=True) from exc
         attachments.append((path.rpartition("/")[2], data, _subtype(path)))
     return compose(sender, list(job.recipients), job.subject, job.body, attachments, job.message_id)
 

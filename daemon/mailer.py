@@ -55,7 +55,9 @@ class MailError(Exception):
         self.relay = relay
 
 
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# Characters that end or break a line of text (C0 and C1 controls, DEL, the Unicode line separators).
+CONTROL_CHARACTER = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"
+_CONTROLS = re.compile(CONTROL_CHARACTER + "+")
 
 
 def header_text(text: str) -> str:
@@ -67,7 +69,7 @@ def header_text(text: str) -> str:
 class _EncodedWordsFold:
     """Folds non-ASCII text as whole RFC 2047 encoded words, the spaces inside them.
 
-    The standard folder (Python 3.11–3.13) can break a line at a space between two encoded words, and
+    The standard folder (Python 3.11 at least) can break a line at a space between two encoded words, and
     decoders drop whitespace between encoded words: «акт оказания услуг» arrived as «акт оказанияуслуг».
     """
 

@@ -6,6 +6,7 @@ strings, mail times in UTC); `format_status` the table people read, all in Russi
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,6 +16,7 @@ from daemon.core.documents import DocumentKind
 from daemon.core.formats import format_date, format_roubles, month_name, plural, plural_word
 from daemon.core.report import is_sidecar
 from daemon.core.sources.bank import invoice_status
+from daemon.mailer import CONTROL_CHARACTER
 from daemon.store import Store, cancellations, files, invoices, mail
 from daemon.workspace import Workspace
 
@@ -22,6 +24,7 @@ INVOICE_FORMS = ("счёт", "счёта", "счетов")
 ATTEMPT_FORMS = ("попытка", "попытки", "попыток")
 FILE_OUTCOMES = {"done": "обработаны", "committed": "приняты, выпуск не закончен",
                  "quarantined": "в карантине"}
+_CONTROL = re.compile(CONTROL_CHARACTER)
 
 
 def collect_status(ws: Workspace, store: Store, today: date) -> dict:
@@ -79,7 +82,7 @@ def _mail(conn: sqlite3.Connection) -> dict:
         **{status: counts.get(status, 0) for status in mail.STATUSES},
         "problems": [
             {"id": p.id, "status": p.status, "to": list(p.recipients), "subject": p.subject,
-             "attempts": p.attempts, "error": p.error, "next_attempt_at": p.next_attempt_at.isoformat()}
+             "attempts": p.attempts, "error": p.error, "next_attempt_at": p.next_attempt_at.isoformat() if p.next_attempt_at else None}
             for p in mail.problems(conn)
         ],
         "without_email": [
@@ -92,7 +95,7 @@ def _mail(conn: sqlite3.Connection) -> dict:
 
 def format_status(status: dict) -> str:
     """A plain table for people: sums as «10 632,67 руб.», dates as «02.12.2026» (JSON keeps plain values)."""
-    lines = [f"Состояние billdrop на {_date(status['date'])}", "", "Файлы:"]
+    lines = [f"billdrop status: состояние на {_date(status['date'])}", "", "Файлы:"]
     lines += [f"  {FILE_OUTCOMES.get(outcome, outcome) + ':':<29} {count}"
               for outcome, count in sorted(status["files"].items())] or ["  нет"]
     lines += ["", f"Не удаётся выпустить: {len(status['failing'])}"]
@@ -118,7 +121,8 @@ def format_status(status: dict) -> str:
               f"ИНН {c['inn']}, {_roubles(c['total'])}: {_date_time(c['cancelled_at'])}, {c['reason']}"
               for c in status["cancelled"]]
     lines += ["", *_mail_lines(status["mail"])]
-    return "\n".join(lines)
+    # file names, errors and relay replies may hold CR/LF: shown escaped, one item a line
+    return "\n".join(_CONTROL.sub(lambda found: repr(found.group())[1:-1], line) for line in lines)
 
 
 def _mail_lines(queue: dict) -> list[str]:

@@ -39,7 +39,7 @@ class QueuedMail:
 
 @dataclass(frozen=True)
 class MailProblem:
-    """A job that failed: given up (status failed) or waiting for `next_attempt_at` (status queued)."""
+    """A job that failed: given up (status failed, no next attempt) or waiting for `next_attempt_at`."""
 
     id: int
     status: str
@@ -47,7 +47,7 @@ class MailProblem:
     subject: str
     attempts: int
     error: str
-    next_attempt_at: datetime
+    next_attempt_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,8 @@ def problems(conn: sqlite3.Connection) -> list[MailProblem]:
         "WHERE status = ? OR (status = ? AND last_error IS NOT NULL) ORDER BY id",
         (FAILED, QUEUED),
     )
-    return [MailProblem(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4], row[5], _read(row[6]))
+    return [MailProblem(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4], row[5],
+                        _read(row[6]) if row[1] == QUEUED else None)
             for row in rows]
 
 

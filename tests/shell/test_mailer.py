@@ -332,7 +332,7 @@ def test_a_missing_attachment_fails_its_job_only(store: Store, tmp_path: Path,
     counts = flush_mail(store, tmp_path, MAIL, _transport(smtp_server), lambda: CLOCK)
 
     assert counts == {"sent": 1, "retry": 0, "failed": 1, "postponed": 0}
-    assert _states(store)[0][1:] == ("failed", 1, "вложение documents/Счет_1.pdf: No such file or directory")
+    assert _states(store)[0][1:] == ("failed", 1, "вложение documents/Счет_1.pdf: файл не найден")
     assert [m.get_filename() for m in smtp_server.messages[0].iter_attachments()] == ["Акт_1.pdf"]
 
 
@@ -451,6 +451,18 @@ def test_eml_files_are_written_not_sent(store: Store, tmp_path: Path) -> None:
     assert counts == {"written": 1, "retry": 0, "failed": 0, "postponed": 0}
     assert _states(store)[0][1] == "written"
     assert [e["event"] for e in logs if e["event"].startswith("mail.")] == ["mail.written"]
+
+
+def test_a_mail_that_cannot_be_written_fails_alone(store: Store, tmp_path: Path) -> None:
+    """An address .eml files cannot carry in 7-bit headers (Cyrillic before the @) fails its own job with
+    the error; the next mail is written."""
+    _enqueue(store, _job(1, to="бухгалтерия@почта.рф"), _job(2))
+    counts = flush_mail(store, tmp_path, MAIL, EmlFolderTransport(tmp_path / "mail"), lambda: CLOCK)
+    assert counts == {"written": 1, "retry": 0, "failed": 1, "postponed": 0}
+    [(_, status, attempts, error), second] = _states(store)
+    assert (status, attempts, second[1]) == ("failed", 1, "written")
+    assert error is not None and error.startswith("письмо не собрать или не отправить: UnicodeEncodeError")
+    assert [p.name for p in (tmp_path / "mail").iterdir()] == ["2@severnet.example.ru.eml"]
 
 
 def test_a_failed_job_can_be_retried(tmp_path: Path, smtp_server: SmtpServer) -> None:

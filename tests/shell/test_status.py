@@ -30,6 +30,19 @@ def test_quarantine_counts_files_not_their_reports(tmp_path):
     assert status["quarantine"] == ["quarantine/charges/bad.csv", "quarantine/charges/Начисления.xlsx"]
 
 
+def test_a_file_name_with_crlf_stays_on_its_line(tmp_path):
+    """A quarantined «a\\r\\nBcc: x@evil.csv» is listed escaped, not split over two lines of the table."""
+    ws = make_workspace(tmp_path / "ws")
+    ws.quarantine("charges").mkdir(parents=True, exist_ok=True)
+    (ws.quarantine("charges") / "a\r\nBcc: x@evil.csv").write_bytes(b"x")
+    store = Store(ws.state_path)
+    try:
+        lines = format_status(collect_status(ws, store, date(2026, 12, 2))).splitlines()
+    finally:
+        store.close()
+    assert lines[lines.index("В карантине: 1") + 1] == "  quarantine/charges/a\\r\\nBcc: x@evil.csv"
+
+
 STATUS = {
     "date": "2026-12-02",
     "files": {"done": 3, "quarantined": 1},
@@ -51,7 +64,7 @@ STATUS = {
         "problems": [
             {"id": 3, "status": "failed", "to": ["buh3@client3.ru"], "subject": "ООО «СеверНет»: документы",
              "attempts": 1, "error": "адресаты отклонены: buh3@client3.ru (550 5.1.1 No such user)",
-             "next_attempt_at": "2026-12-02T08:00:00+00:00"},
+             "next_attempt_at": None},
             {"id": 4, "status": "queued", "to": ["buh4@client4.ru"], "subject": "ООО «СеверНет»: документы",
              "attempts": 2, "error": "SMTP-сервер smtp.example.ru:587: нет ответа (тайм-аут)",
              "next_attempt_at": "2026-12-02T09:00:00+00:00"},
@@ -68,7 +81,7 @@ STATUS = {
 def test_table_writes_sums_dates_and_counts_for_people():
     """«10 632,67 руб.», «02.12.2026» and «3 счёта», as mails and print forms write them."""
     table = format_status(STATUS)
-    assert table.startswith("Состояние billdrop на 02.12.2026")
+    assert table.startswith("billdrop status: состояние на 02.12.2026")
     lines = table.splitlines()
     assert f"  не оплачены              1 счёт          1{NBSP}000,00 руб." in lines
     assert f"  просрочены               3 счёта        10{NBSP}632,67 руб." in lines
@@ -120,8 +133,8 @@ def test_mail_section_counts_each_outcome_from_the_store(tmp_path):
         store.close()
     assert {k: mail[k] for k in ("written", "sent", "queued", "failed")} == {
         "written": 1, "sent": 1, "queued": 1, "failed": 1}
-    assert [(p["id"], p["status"], p["error"]) for p in mail["problems"]] == [
-        (3, "failed", "адресаты отклонены: buh3@client3.ru (550)")]
+    assert [(p["id"], p["status"], p["error"], p["next_attempt_at"]) for p in mail["problems"]] == [
+        (3, "failed", "адресаты отклонены: buh3@client3.ru (550)", None)]
     assert mail["without_email"] == [{"period": "2026-11-01", "inn": "6673317299", "client": 'ООО "Ромашка"',
                                       "documents": [{"kind": "invoice", "number": "1"}]}]
 
