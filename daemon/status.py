@@ -82,7 +82,8 @@ def _mail(conn: sqlite3.Connection) -> dict:
         **{status: counts.get(status, 0) for status in mail.STATUSES},
         "problems": [
             {"id": p.id, "status": p.status, "to": list(p.recipients), "subject": p.subject,
-             "attempts": p.attempts, "error": p.error, "next_attempt_at": p.next_attempt_at.isoformat() if p.next_attempt_at else None}
+             "attempts": p.attempts, "error": p.error,
+             "next_attempt_at": p.next_attempt_at.isoformat() if p.next_attempt_at else None}
             for p in mail.problems(conn)
         ],
         "without_email": [
