@@ -1,4 +1,5 @@
-"""Operator actions without SQL: put quarantined files through again, annul issued documents (shell)."""
+"""Operator actions without SQL: put quarantined files or failed mails through again, annul issued
+documents (shell)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from daemon.core.cancellations import Cancellation, Refused, choose_cancellation
 from daemon.core.documents import Document, DocumentKind
 from daemon.core.report import SIDECAR_SUFFIXES, is_sidecar, sidecar_name
 from daemon.core.sources.acceptances import PaymentOrder
+from daemon.mail_queue import retry_failed_mail
 from daemon.render.enterprisedata import message_file_name, render_deletion
 from daemon.runner import FileOutcome, Quarantined, process_file
 from daemon.service import flush, mail_transport
@@ -68,6 +70,19 @@ def retry_files(ws: Workspace, settings: Settings, targets: list[tuple[str, Path
     finally:
         ctx.close()
     return outcomes
+
+
+def retry_mail(ws: Workspace, settings: Settings, job_ids: list[int] | None,
+               clock: Callable[[], datetime] = local_now) -> tuple[list[int], dict[str, int]]:
+    """Failed mail jobs (`status` lists their numbers; None: all) back into the queue, then one flush;
+    returns the ids requeued (an unknown or not failed id is not among them) and the flush's counts."""
+    ctx = build_context(ws, settings, clock)
+    try:
+        requeued = retry_failed_mail(ctx.store, job_ids, ctx.clock())
+        counts = flush(ctx, mail_transport(ws, settings))
+    finally:
+        ctx.close()
+    return requeued, counts
 
 
 def cancel_document(ws: Workspace, settings: Settings, number: str, kind: DocumentKind | None, reason: str,

@@ -115,7 +115,7 @@ class SmtpSettings(_Frozen):
     port: int = 587
     security: Literal["starttls", "ssl", "none"] = "starttls"
     username: str | None = None
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = 15.0   # each connect and reply: a silent relay costs seconds, not minutes
 
 
 class MailSettings(_Frozen):

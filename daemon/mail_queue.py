@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -17,13 +19,15 @@ from daemon.core.documents import Document
 from daemon.core.formats import FILTERS, month_name
 from daemon.core.records import Company
 from daemon.core.report import FileReport
-from daemon.mailer import MailError, Transport, compose, retry_delay_s
+from daemon.mailer import MailError, Transport, compose, header_text, retry_delay_s
 from daemon.store import Store
 from daemon.store import mail as queue
-from daemon.store.mail import MailJob
+from daemon.store.mail import MailJob, QueuedMail, Unaddressed
 from daemon.workspace import Workspace
 
 log = structlog.get_logger()
+# The log event of a delivered job: handed to the relay, or only written into mail/.
+DELIVERED = {queue.SENT: "mail.sent", queue.WRITTEN: "mail.written"}
 
 
 def mail_templates(templates_dir: Path) -> Environment:
@@ -44,9 +48,11 @@ class MailComposer:
     sender: str
 
     def render(self, name: str, **context: Any) -> tuple[str, str]:
+        """(subject, body); the subject as its header will carry it (`header_text`: a file name's CR/LF
+        become a space), so the queue and `status` show what is sent."""
         text = self.templates.get_template(name).render(company=self.company, **context)
         subject, _, body = text.partition("\n\n")
-        return subject.strip(), body.strip() + "\n"
+        return header_text(subject).strip(), body.strip() + "\n"
 
     def job(self, key: str, recipients: tuple[str, ...], template: str, attachments: tuple[str, ...] = (),
             **context: Any) -> MailJob:
@@ -59,21 +65,34 @@ class MailComposer:
 
 def client_mails(
     documents: Iterable[Document], composer: MailComposer, workspace: Workspace
-) -> list[MailJob]:
-    """One mail per client and period with that period's PDFs; none for clients without an e-mail."""
-    jobs = []
+) -> tuple[list[MailJob], list[Unaddressed]]:
+    """One mail per client and period with that period's PDFs; for a client without an e-mail, the
+    documents that go unmailed."""
+    jobs, unaddressed = [], []
     by_client: Callable[[Document], tuple[str, Any]] = lambda d: (d.counterparty.inn, d.period_start)  # noqa: E731
     for (inn, period), group in groupby(sorted(documents, key=by_client), key=by_client):
         docs = list(group)
+        key = "documents:" + ":".join(f"{d.kind.value}-{d.number}" for d in docs)
         email = docs[0].counterparty.email
         if not email:
-            log.info("mail.no_address", inn=inn, documents=[d.number for d in docs])
+            unaddressed.append(Unaddressed(key, inn, docs[0].counterparty.name, period,
+                                           tuple((d.kind.value, d.number) for d in docs)))
             continue
-        key = "documents:" + ":".join(f"{d.kind.value}-{d.number}" for d in docs)
         attachments = tuple(workspace.relative(workspace.document_pdf(d)) for d in docs)
         jobs.append(composer.job(key, (email,), "client_documents.txt.j2", attachments, documents=docs,
                                  counterparty=docs[0].counterparty, period=month_name(period)))
-    return jobs
+    return jobs, unaddressed
+
+
+def queue_client_mails(conn: sqlite3.Connection, documents: Iterable[Document], composer: MailComposer,
+                       workspace: Workspace, now: datetime) -> None:
+    """Enqueue the clients' mails and record, for `status`, the clients who have no address."""
+    jobs, unaddressed = client_mails(documents, composer, workspace)
+    queue.enqueue(conn, jobs, now)
+    queue.record_unaddressed(conn, unaddressed, now)
+    for entry in unaddressed:
+        log.info("mail.no_address", inn=entry.inn, client=entry.client, period=entry.period_start.isoformat(),
+                 documents=[number for _, number in entry.documents])
 
 
 def quarantine_notice(report: FileReport, report_path: str, sha256: str, composer: MailComposer,
@@ -97,34 +116,77 @@ def outputs_failed_notice(file_name: str, source: str, error: str, attempts: int
 
 def flush_mail(store: Store, root: Path, settings: MailSettings, transport: Transport,
                clock: Callable[[], datetime]) -> dict[str, int]:
-    """Send what is due; temporary failures wait with backoff, permanent ones are marked failed."""
-    counts = {"sent": 0, "retry": 0, "failed": 0}
-    for queued in queue.due(store.conn, clock()):
+    """Send what is due, each job on its own, and count what became of them.
+
+    A temporary failure waits with backoff; a permanent one, or a mail that cannot be built (a missing
+    attachment), is marked failed with its reason and the next job goes on. A failure of the relay
+    itself (connecting, a silent server, an unwritable mail/) ends the flush: the jobs not yet tried
+    wait as long as the failed one, without an attempt counted, rather than each costing a timeout.
+    """
+    counts = {transport.delivery: 0, "retry": 0, "failed": 0, "postponed": 0}
+    pending = queue.due(store.conn, clock())
+    for index, queued in enumerate(pending):
         job = queued.job
-        attachments = [
-            (path.rpartition("/")[2], (root / path).read_bytes(), _subtype(path)) for path in job.attachments
-        ]
-        message = compose(
-            settings.sender, list(job.recipients), job.subject, job.body, attachments, job.message_id
-        )
         try:
-            transport.send(message)
+            transport.send(_message(queued, root, settings.sender))
         except MailError as exc:
-            attempts = queued.attempts + 1
-            give_up = exc.permanent or attempts >= settings.max_attempts
-            delay = retry_delay_s(attempts, settings.retry_base_seconds)
-            queue.mark_failed(
-                store.conn, queued.id, str(exc), None if give_up else clock() + timedelta(seconds=delay)
-            )
-            counts["failed" if give_up else "retry"] += 1
-            log.warning(
-                "mail.failed", to=list(job.recipients), error=str(exc), attempts=attempts, final=give_up
-            )
+            retry_at = _failed(store, queued, exc.reason, exc.permanent, settings, clock)
+            counts["retry" if retry_at else "failed"] += 1
+            if exc.relay:
+                rest = [later.id for later in pending[index + 1:]]
+                until = retry_at or clock() + timedelta(seconds=retry_delay_s(1, settings.retry_base_seconds))
+                queue.postpone(store.conn, rest, f"отложено: {exc.reason}", until)
+                counts["postponed"] = len(rest)
+                log.warning("mail.relay_failed", error=exc.reason, postponed=len(rest),
+                            until=until.isoformat())
+                break
             continue
-        queue.mark_sent(store.conn, queued.id, clock())
-        counts["sent"] += 1
-        log.info("mail.sent", to=list(job.recipients), subject=job.subject, message_id=job.message_id)
+        except Exception as exc:  # this mail only (say, an address smtplib cannot encode): final
+            log.exception("mail.broken", to=list(job.recipients), subject=job.subject)
+            _failed(store, queued, f"письмо не собрать или не отправить: {type(exc).__name__}: {exc}", True,
+                    settings, clock)
+            counts["failed"] += 1
+            continue
+        # recorded apart from the send: a store error here must not pass for a failed send
+        queue.mark_delivered(store.conn, queued.id, clock(), transport.delivery)
+        counts[transport.delivery] += 1
+        log.info(DELIVERED[transport.delivery], to=list(job.recipients), subject=job.subject,
+                 message_id=job.message_id)
     return counts
+
+
+def _message(queued: QueuedMail, root: Path, sender: str) -> EmailMessage:
+    """The job's mail with its attachments read from the workspace; a missing one fails this job for good."""
+    job = queued.job
+    attachments = []
+    for path in job.attachments:
+        try:
+            data = (root / path).read_bytes()
+        except OSError as exc:
+            why = "файл не найден" if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc)
+            raise MailError(f"вложение {path}: {why}", permanent=True) from exc
+        attachments.append((path.rpartition("/")[2], data, _subtype(path)))
+    return compose(sender, list(job.recipients), job.subject, job.body, attachments, job.message_id)
+
+
+def _failed(store: Store, queued: QueuedMail, reason: str, permanent: bool, settings: MailSettings,
+            clock: Callable[[], datetime]) -> datetime | None:
+    """Record a failed attempt; returns when it is tried again, None when it is given up."""
+    attempts = queued.attempts + 1
+    give_up = permanent or attempts >= settings.max_attempts
+    delay_s = retry_delay_s(attempts, settings.retry_base_seconds)
+    retry_at = None if give_up else clock() + timedelta(seconds=delay_s)
+    queue.mark_failed(store.conn, queued.id, reason, retry_at)
+    log.warning("mail.failed", to=list(queued.job.recipients), error=reason, attempts=attempts, final=give_up)
+    return retry_at
+
+
+def retry_failed_mail(store: Store, job_ids: list[int] | None, now: datetime) -> list[int]:
+    """Failed jobs (these ids, or all) back into the queue for the next flush; returns the ids requeued."""
+    with store.transaction() as conn:
+        requeued = queue.requeue_failed(conn, job_ids, now)
+    log.info("mail.retried", jobs=requeued)
+    return requeued
 
 
 def _subtype(path: str) -> str:

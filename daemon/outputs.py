@@ -16,11 +16,10 @@ from daemon.config import AcceptancesSource, ChargesSource, PayoutsSource, Sourc
 from daemon.context import Context
 from daemon.core.documents import Document, DocumentKind
 from daemon.inbox import safe_name
-from daemon.mail_queue import client_mails
+from daemon.mail_queue import queue_client_mails
 from daemon.render.bankfile import render_payment_file
 from daemon.render.enterprisedata import message_file_name, render_message, render_payment_orders
 from daemon.render.fns import render_fns
-from daemon.store import mail as mail_queue
 from daemon.store.acceptances import orders_of_file
 from daemon.store.documents import documents_of_file
 from daemon.workspace import write_atomic
@@ -123,9 +122,8 @@ def _write_bank_file(ctx: Context, file: CommittedFile) -> None:
 def _queue_client_mails(ctx: Context, file: CommittedFile) -> None:
     """Each client's documents of a period in one mail, once the PDFs exist; keyed, so never twice."""
     documents: Iterable[Document] = documents_of_file(ctx.store.conn, file.sha256)
-    jobs = client_mails(documents, ctx.mail, ctx.workspace)
     with ctx.store.transaction() as conn:
-        mail_queue.enqueue(conn, jobs, ctx.clock())
+        queue_client_mails(conn, documents, ctx.mail, ctx.workspace, ctx.clock())
 
 
 OUTPUTS = (

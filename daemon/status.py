@@ -1,20 +1,30 @@
-"""`billdrop status`: files, quarantine, unpaid and overdue invoices, unmatched payments, mail (shell)."""
+"""`billdrop status`: files, quarantine, unpaid and overdue invoices, unmatched payments, mail (shell).
+
+`collect_status` gives the machine form (`status --json`, the API: English keys, ISO dates, sums as
+strings, mail times in UTC); `format_status` the table people read, all in Russian.
+"""
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 from datetime import date, datetime
 from decimal import Decimal
 
 from daemon.core.cancellations import KIND_NAMES
 from daemon.core.documents import DocumentKind
-from daemon.core.formats import format_date, format_roubles, plural, plural_word
+from daemon.core.formats import format_date, format_roubles, month_name, plural, plural_word
 from daemon.core.report import is_sidecar
 from daemon.core.sources.bank import invoice_status
+from daemon.mailer import CONTROL_CHARACTER
 from daemon.store import Store, cancellations, files, invoices, mail
 from daemon.workspace import Workspace
 
 INVOICE_FORMS = ("счёт", "счёта", "счетов")
 ATTEMPT_FORMS = ("попытка", "попытки", "попыток")
+FILE_OUTCOMES = {"done": "обработаны", "committed": "приняты, выпуск не закончен",
+                 "quarantined": "в карантине"}
+_CONTROL = re.compile(CONTROL_CHARACTER)
 
 
 def collect_status(ws: Workspace, store: Store, today: date) -> dict:
@@ -55,7 +65,7 @@ def collect_status(ws: Workspace, store: Store, today: date) -> dict:
             for n, d, a, inn, name in invoices.unmatched_payments(conn)
         ],
         "balances": {inn: str(amount) for inn, amount in invoices.balances(conn).items()},
-        "mail": mail.counts(conn),
+        "mail": _mail(conn),
         "cancelled": [
             {"kind": c.kind.value, "number": c.number, "date": c.date.isoformat(), "inn": c.inn,
              "total": str(c.total), "reason": c.reason, "cancelled_at": c.cancelled_at.isoformat()}
@@ -64,10 +74,31 @@ def collect_status(ws: Workspace, store: Store, today: date) -> dict:
     }
 
 
+def _mail(conn: sqlite3.Connection) -> dict:
+    """Jobs per status (written: .eml in mail/ only; sent: by SMTP), the failed and retrying jobs, and
+    the clients whose documents were not mailed for want of an address."""
+    counts = mail.counts(conn)
+    return {
+        **{status: counts.get(status, 0) for status in mail.STATUSES},
+        "problems": [
+            {"id": p.id, "status": p.status, "to": list(p.recipients), "subject": p.subject,
+             "attempts": p.attempts, "error": p.error,
+             "next_attempt_at": p.next_attempt_at.isoformat() if p.next_attempt_at else None}
+            for p in mail.problems(conn)
+        ],
+        "without_email": [
+            {"period": u.period_start.isoformat(), "inn": u.inn, "client": u.client,
+             "documents": [{"kind": kind, "number": number} for kind, number in u.documents]}
+            for u in mail.unaddressed(conn)
+        ],
+    }
+
+
 def format_status(status: dict) -> str:
     """A plain table for people: sums as «10 632,67 руб.», dates as «02.12.2026» (JSON keeps plain values)."""
-    lines = [f"billdrop status на {_date(status['date'])}", "", "Файлы:"]
-    lines += [f"  {outcome:<12} {count}" for outcome, count in sorted(status["files"].items())] or ["  нет"]
+    lines = [f"billdrop status: состояние на {_date(status['date'])}", "", "Файлы:"]
+    lines += [f"  {FILE_OUTCOMES.get(outcome, outcome) + ':':<29} {count}"
+              for outcome, count in sorted(status["files"].items())] or ["  нет"]
     lines += ["", f"Не удаётся выпустить: {len(status['failing'])}"]
     lines += [f"  {f['file']} ({f['source']}): {plural(f['attempts'], *ATTEMPT_FORMS)}, {f['error']}"
               + (f"; следующая в {_date_time(f['retry_at'])}" if f["retry_at"] else "")
@@ -90,8 +121,32 @@ def format_status(status: dict) -> str:
     lines += [f"  {KIND_NAMES[DocumentKind(c['kind'])]} № {c['number']} от {_date(c['date'])}, "
               f"ИНН {c['inn']}, {_roubles(c['total'])}: {_date_time(c['cancelled_at'])}, {c['reason']}"
               for c in status["cancelled"]]
-    lines += ["", "Письма: " + (", ".join(f"{k} {v}" for k, v in sorted(status["mail"].items())) or "нет")]
-    return "\n".join(lines)
+    lines += ["", *_mail_lines(status["mail"])]
+    # file names, errors and relay replies may hold CR/LF: shown escaped, one item a line
+    return "\n".join(_CONTROL.sub(lambda found: repr(found.group())[1:-1], line) for line in lines)
+
+
+def _mail_lines(queue: dict) -> list[str]:
+    failed = [p for p in queue["problems"] if p["status"] == "failed"]
+    waiting = [p for p in queue["problems"] if p["status"] == "queued"]
+    lines = ["Письма:", f"  записано в mail/ (.eml): {queue['written']}",
+             f"  отправлено по SMTP: {queue['sent']}", f"  в очереди: {queue['queued']}"]
+    if waiting:  # one line: with the relay down, every queued mail waits for the same reason
+        lines.append(f"    ждут повтора после ошибки: {len(waiting)}, ближайшая попытка "
+                     f"{_date_time(min(p['next_attempt_at'] for p in waiting))}; {waiting[0]['error']}")
+    lines.append(f"  ошибки: {queue['failed']}")
+    lines += [f"    № {p['id']} → {', '.join(p['to'])} «{_short(p['subject'])}»: "
+              f"{plural(p['attempts'], *ATTEMPT_FORMS)}, {p['error']}" for p in failed]
+    unaddressed = queue["without_email"]
+    lines.append(f"  клиенты без e-mail: {len({u['inn'] for u in unaddressed})}")
+    lines += [f"    {month_name(date.fromisoformat(u['period']))}: {u['client']}, ИНН {u['inn']} — "
+              + ", ".join(f"{KIND_NAMES[DocumentKind(d['kind'])]} № {d['number']}" for d in u["documents"])
+              for u in unaddressed]
+    return lines
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _roubles(amount: str) -> str:
@@ -105,7 +160,10 @@ def _date(iso: str) -> str:
 
 
 def _date_time(iso: str) -> str:
+    """A time as people read it, in local time (mail times are kept in UTC, files' retries locally)."""
     when = datetime.fromisoformat(iso)
+    if when.tzinfo is not None:
+        when = when.astimezone()
     return f"{format_date(when.date())} {when:%H:%M}"
 
 

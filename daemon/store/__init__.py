@@ -3,8 +3,9 @@
 Each concern has its module, every function taking the connection: `files` (files seen, retries),
 `documents` (counterparties, contracts, documents, number sequences), one module per source kind
 (load the ledger its plan needs, commit its plan), `invoices` (payments, reminders) and `mail` (the
-queue). A file's changes are one `BEGIN IMMEDIATE` transaction from reading the ledger to the commit,
-so numbers stay gapless and a crash leaves either all of a file or none of it.
+queue, clients without an address). A file's changes are one `BEGIN IMMEDIATE` transaction from
+reading the ledger to the commit, so numbers stay gapless and a crash leaves either all of a file or
+none of it.
 """
 from __future__ import annotations
 
@@ -126,13 +127,21 @@ CREATE TABLE IF NOT EXISTS mail_jobs (
     subject TEXT NOT NULL,
     body TEXT NOT NULL,
     attachments TEXT NOT NULL,      -- JSON list of workspace-relative paths
-    status TEXT NOT NULL DEFAULT 'queued',   -- queued | sent | failed
+    status TEXT NOT NULL DEFAULT 'queued',   -- queued | sent (SMTP) | written (.eml only) | failed
     attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at TEXT NOT NULL,
+    next_attempt_at TEXT NOT NULL,  -- UTC, as created_at and sent_at
     message_id TEXT NOT NULL,
     last_error TEXT,
     created_at TEXT NOT NULL,
     sent_at TEXT
+);
+CREATE TABLE IF NOT EXISTS mail_unaddressed (
+    key TEXT PRIMARY KEY,           -- the dedupe_key the client's mail would have had
+    inn TEXT NOT NULL,
+    client TEXT NOT NULL,
+    period_start TEXT NOT NULL,
+    documents TEXT NOT NULL,        -- JSON list of [kind, number] not mailed for want of an address
+    recorded_at TEXT NOT NULL
 );
 """
 # Columns added after the first release: a workspace made by an older billdrop gets them on open.

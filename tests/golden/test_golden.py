@@ -4,9 +4,9 @@ A case is a folder `tests/golden/<source>/<case>/` holding the input file(s) for
 ordered `inputs/NN_<source>/` list (payouts before their acceptances, charges before the statement
 that pays them); each input is dropped and processed by its own run, in that order, at a fixed time.
 `expected/` holds one text file per output, named after its workspace path (PDFs and mails get
-`.txt`), plus `files.txt` (every file the workspace ends with: outputs, archive/, quarantine/) and
-`status.json` (`billdrop status` on that day). `pytest --update-golden` rewrites expected/ instead of
-comparing; review the change in git.
+`.txt`), plus `files.txt` (every file the workspace ends with: outputs, archive/, quarantine/),
+`status.json` (`billdrop status --json` on that day) and `status.txt` (the table people read).
+`pytest --update-golden` rewrites expected/ instead of comparing; review the change in git.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from pypdf import PdfReader
 
 from daemon.config import load_settings
 from daemon.service import run_once
-from daemon.status import collect_status
+from daemon.status import collect_status, format_status
 from daemon.store import Store
 from daemon.workspace import Workspace
 from tests.workspaces import make_workspace
@@ -134,6 +134,7 @@ def _outputs(ws: Workspace) -> dict[str, str]:
     finally:
         store.close()
     outputs["status.json"] = json.dumps(status, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    outputs["status.txt"] = format_status(status) + "\n"
     return outputs
 
 

@@ -11,7 +11,7 @@ from daemon.core.documents import DocumentKind
 from daemon.core.money import VatRate
 from daemon.core.reminders import InvoiceDue
 from daemon.core.report import FileReport, RowError
-from daemon.mail_queue import mail_templates
+from daemon.mail_queue import MailComposer, mail_templates
 from tests.render.test_enterprisedata import ROMASHKA, document, line
 from tests.render.test_pdf import render_text
 
@@ -71,3 +71,12 @@ def test_reminder_and_digest_write_sums_and_dates_alike(mails, company):
     assert digest.startswith("Просроченные счета на 03.12.2026: 2")
     assert f"срок 02.12.2026, долг 10{NBSP}632,67 руб. из 10{NBSP}632,67 руб." in digest
     assert f"Итого долг: 11{NBSP}632,67 руб." in digest
+
+
+def test_a_file_name_cannot_break_the_subject_line(mails, company):
+    """CR/LF in a rejected file's name become a space in the subject the queue keeps and the mail carries."""
+    composer = MailComposer(mails, company, "billdrop@severnet.example.ru")
+    report = FileReport.for_file("a\r\nBcc: x@evil.example.csv", "charges", "файл пуст")
+    subject, body = composer.render("file_rejected.txt.j2", report=report)
+    assert subject == "billdrop: файл «a Bcc: x@evil.example.csv» отклонён (1 ошибка)"
+    assert body.startswith("Файл «a")
