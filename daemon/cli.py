@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from daemon.actions import cancel_document, find_quarantined, quarantined, retry_files
+from daemon.actions import cancel_document, find_quarantined, quarantined, retry_files, retry_mail
 from daemon.config import ConfigError, Settings, builtin_dir, load_settings, resource_dir
 from daemon.context import load_schemas
 from daemon.core.cancellations import KIND_NAMES, Refused
@@ -106,6 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     retry.add_argument("file", type=Path, nargs="?", metavar="ФАЙЛ",
                        help="файл в quarantine/<источник>/ (путь или имя)")
     retry.add_argument("--all", action="store_true", help="все файлы карантина")
+    retry.add_argument("--mail", type=int, nargs="*", metavar="НОМЕР",
+                       help="письма с ошибкой (номера из status; без номеров — все) снова в очередь")
     cancel = command("cancel", "аннулировать выпущенный документ: номер больше не выдаётся, 1С получает "
                      "УдалениеОбъекта, PDF помечается")
     cancel.add_argument("number", metavar="НОМЕР", help="номер документа")
@@ -338,8 +340,10 @@ def _status(args: argparse.Namespace) -> int:
 def _retry(args: argparse.Namespace) -> int:
     ws = Workspace(args.workspace.resolve())
     settings = load_settings(ws.root)
+    if args.mail is not None:
+        return _retry_mail(ws, settings, args.mail)
     if bool(args.file) == args.all:
-        raise ConfigError("retry: укажите файл из карантина или --all")
+        raise ConfigError("retry: укажите файл из карантина, --all или --mail")
     targets = quarantined(ws, settings) if args.all else [find_quarantined(ws, settings, args.file)]
     outcomes = retry_files(ws, settings, targets)
     for (_, path), outcome in zip(targets, outcomes, strict=False):
@@ -347,6 +351,20 @@ def _retry(args: argparse.Namespace) -> int:
     return EXIT_QUARANTINED if any(isinstance(o, Quarantined | Failed) for o in outcomes) else EXIT_OK
 
 
+def _retry_mail(ws: Workspace, settings: Settings, job_ids: list[int]) -> int:
+    requeued, counts = retry_mail(ws, settings, job_ids or None)
+    unknown = sorted(set(job_ids) - set(requeued))
+    if unknown:
+        _say(f"нет писем с ошибкой под номерами: {', '.join(map(str, unknown))}")
+    done = ", ".join(f"{_FLUSH_WORDS[key]}: {count}" for key, count in counts.items() if count)
+    _say(f"снова в очереди: {len(requeued)}" + (f"; {done}" if done else ""))
+    return EXIT_QUARANTINED if counts.get("failed") or unknown else EXIT_OK
+
+
+_FLUSH_WORDS = {
+    "sent": "отправлено по SMTP", "written": "записано в mail/ (.eml)", "retry": "ждут повтора",
+    "failed": "снова с ошибкой", "postponed": "отложены (SMTP-сервер недоступен)",
+}
 _RETRY_OUTCOMES = {
     "Accepted": "принят", "Duplicate": "уже был принят, в архиве", "Quarantined": "снова в карантине",
     "Failed": "принят, но выпуск не удался; повторится сам", "Waiting": "ждёт повтора",

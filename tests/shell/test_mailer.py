@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pytest
 from structlog.testing import capture_logs
 
-from daemon.actions import retry_mail
+from daemon.cli import main
 from daemon.config import MailSettings, load_settings
 from daemon.context import local_now
 from daemon.mail_queue import flush_mail
@@ -465,10 +465,10 @@ def test_a_mail_that_cannot_be_written_fails_alone(store: Store, tmp_path: Path)
     assert [p.name for p in (tmp_path / "mail").iterdir()] == ["2@severnet.example.ru.eml"]
 
 
-def test_a_failed_job_can_be_retried(tmp_path: Path, smtp_server: SmtpServer) -> None:
-    """`retry_mail` queues a failed job again with fresh attempts and sends it; others stay as they are."""
+def test_a_failed_job_can_be_retried(tmp_path: Path, smtp_server: SmtpServer, capsys) -> None:
+    """`billdrop retry --mail` queues a failed job again with fresh attempts and sends it; an unknown
+    number is named and exits 1; others stay as they are."""
     ws = make_workspace(tmp_path / "ws", smtp_port=smtp_server.port)
-    settings = load_settings(ws.root)
     smtp_server.refuse("buh1@client1.ru")
     store = Store(ws.state_path)
     try:
@@ -478,12 +478,14 @@ def test_a_failed_job_can_be_retried(tmp_path: Path, smtp_server: SmtpServer) ->
     finally:
         store.close()
     smtp_server.refusals.clear()  # the address was fixed at the client's end
+    capsys.readouterr()
 
-    nothing = {"sent": 0, "retry": 0, "failed": 0, "postponed": 0}
-    assert retry_mail(ws, settings, [failed_id + 100]) == ([], nothing)  # no such failed job
-    requeued, counts = retry_mail(ws, settings, None)
-    assert requeued == [failed_id]
-    assert counts["sent"] == 1
+    assert main(["retry", "--mail", str(failed_id + 100), "-w", str(ws.root)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"нет писем с ошибкой под номерами: {failed_id + 100}", "снова в очереди: 0",
+    ]
+    assert main(["retry", "--mail", "-w", str(ws.root)]) == 0
+    assert capsys.readouterr().out.strip() == "снова в очереди: 1; отправлено по SMTP: 1"
     assert [d.rcpt_tos for d in smtp_server.deliveries] == [("buh2@client2.ru",), ("buh1@client1.ru",)]
 
 
