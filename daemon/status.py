@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import date, datetime
 from decimal import Decimal
 
 from daemon.core.cancellations import KIND_NAMES
 from daemon.core.documents import DocumentKind
-from daemon.core.formats import format_date, format_roubles, plural, plural_word
+from daemon.core.formats import format_date, format_roubles, month_name, plural, plural_word
 from daemon.core.report import is_sidecar
 from daemon.core.sources.bank import invoice_status
 from daemon.store import Store, cancellations, files, invoices, mail
+from daemon.store import charges as store_charges
 from daemon.workspace import Workspace
 
 INVOICE_FORMS = ("счёт", "счёта", "счетов")
@@ -61,7 +63,22 @@ def collect_status(ws: Workspace, store: Store, today: date) -> dict:
              "total": str(c.total), "reason": c.reason, "cancelled_at": c.cancelled_at.isoformat()}
             for c in cancellations.cancelled(conn)
         ],
+        **zero_total_status(conn),
     }
+
+
+def zero_total_status(conn: sqlite3.Connection) -> dict:
+    """Contracts whose period summed to 0: no documents were issued for them."""
+    return {"zero_total": [{"contract": contract, "inn": inn, "client": client, "period": start}
+                           for contract, inn, client, start in store_charges.zero_totals(conn)]}
+
+
+def format_zero_totals(status: dict) -> list[str]:
+    """The table's section of contracts left without documents (sum 0)."""
+    return [f"Без документов (сумма за период 0,00 руб.): {len(status['zero_total'])}"] + [
+        f"  договор {z['contract']}, {month_name(date.fromisoformat(z['period']))}, "
+        f"ИНН {z['inn']} {z['client']}" for z in status["zero_total"]
+    ]
 
 
 def format_status(status: dict) -> str:
@@ -90,6 +107,7 @@ def format_status(status: dict) -> str:
     lines += [f"  {KIND_NAMES[DocumentKind(c['kind'])]} № {c['number']} от {_date(c['date'])}, "
               f"ИНН {c['inn']}, {_roubles(c['total'])}: {_date_time(c['cancelled_at'])}, {c['reason']}"
               for c in status["cancelled"]]
+    lines += ["", *format_zero_totals(status)]
     lines += ["", "Письма: " + (", ".join(f"{k} {v}" for k, v in sorted(status["mail"].items())) or "нет")]
     return "\n".join(lines)
 
