@@ -393,9 +393,10 @@ def plan_charge_documents(
                 (kind, contract_no, first.inn, period) in ledger.issued for kind in rules.kinds):
             zero_totals.append(ZeroTotal(contract_no, first.inn, card.name, period, first.row))
             continue
-        kinds = [k for k in rules.kinds
-                 if not (k is DocumentKind.TAX_INVOICE and all(line.vat_rate.exempt for line in lines))]
-        address_error = _buyer_address_error(first, card, kinds, lines)
+        exempt = all(line.vat_rate.exempt for line in lines)
+        # no счёт-фактура without VAT (a seller on УСН)
+        kinds = [k for k in rules.kinds if not (k is DocumentKind.TAX_INVOICE and exempt)]
+        address_error = None if exempt else _buyer_address_error(first, card, kinds)
         if address_error is not None:
             errors.append(address_error)
             continue
@@ -414,28 +415,25 @@ def plan_charge_documents(
             if isinstance(number_or_error, RowError):
                 errors.append(number_or_error)
                 continue
-            start, end = month_start(period), month_end(period)
-            issue_date, due_date = rules.invoice_dates(start, today) if kind is DocumentKind.INVOICE else (
-                end, None)
-            documents.append(
-                Document(
-                    kind=kind,
-                    number=number_or_error,
-                    date=issue_date,
-                    period_start=start,
-                    period_end=end,
-                    counterparty=card,
-                    contract=contract,
-                    lines=lines,
-                    vat_included=rules.vat_included,
-                    due_date=due_date,
-                )
-            )
+            documents.append(_document(kind, number_or_error, period, card, contract, lines, rules, today))
     if errors:
         return tuple(errors)
     return cards.plan(
         tuple(contracts.values()), _link_related(documents), skipped, sequences, ledger.sequences, zero_totals
     )
+
+
+def _document(kind: DocumentKind, number: str, period: date, card: Counterparty, contract: Contract,
+              lines: tuple[DocumentLine, ...], rules: IssueRules, today: date) -> Document:
+    """An invoice dated and due by the rules; an act, УПД or счёт-фактура on the period's last day."""
+    start, end = month_start(period), month_end(period)
+    if kind is DocumentKind.INVOICE:
+        issue_date, due_date = rules.invoice_dates(start, today)
+    else:
+        issue_date, due_date = end, None
+    return Document(kind=kind, number=number, date=issue_date, period_start=start, period_end=end,
+                    counterparty=card, contract=contract, lines=lines, vat_included=rules.vat_included,
+                    due_date=due_date)
 
 
 def _contract_of(group: Sequence[ChargeRecord], ledger: Ledger) -> Contract:
@@ -446,20 +444,17 @@ def _contract_of(group: Sequence[ChargeRecord], ledger: Ledger) -> Contract:
                     dated or ledger.contract_dates.get((first.contract, first.inn)))
 
 
-# A счёт-фактура and a status-1 УПД need the buyer's address (ст. 169 п. 5 НК РФ).
+# With VAT, a счёт-фактура and a УПД (then status 1) need the buyer's address (ст. 169 п. 5 НК РФ).
 _ADDRESS_KINDS = {DocumentKind.TAX_INVOICE: "счёт-фактуре", DocumentKind.UPD: "УПД со статусом 1"}
 
 
 def _buyer_address_error(
-    first: ChargeRecord, card: Counterparty, kinds: Sequence[DocumentKind], lines: Sequence[DocumentLine]
+    first: ChargeRecord, card: Counterparty, kinds: Sequence[DocumentKind]
 ) -> RowError | None:
-    """Why the documents cannot be issued when one that must name the buyer's address (from the file or
-    the card) has none."""
-    if card.address:
-        return None
-    with_vat = not all(line.vat_rate.exempt for line in lines)
-    needing = [name for kind, name in _ADDRESS_KINDS.items() if kind in kinds and with_vat]
-    if not needing:
+    """Why a contract's documents with VAT cannot be issued: one must name the buyer's address, and neither
+    the file nor the card has it."""
+    needing = [name for kind, name in _ADDRESS_KINDS.items() if kind in kinds]
+    if card.address or not needing:
         return None
     return RowError(
         line=first.row,
