@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Iterable
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from daemon import shipped
 from daemon.core.cleaning import parse_vat_rate
-from daemon.core.documents import DocumentKind, IssueRules
+from daemon.core.documents import DocumentKind, InvoiceDate, IssueRules
 from daemon.core.ids import account_error, bik_error, corr_account_error, inn_error, kpp_error, ogrn_error
 from daemon.core.money import NO_VAT, VatRate
 from daemon.core.numbering import (
@@ -191,7 +192,7 @@ class _IssuingSource(_Source):
     documents: tuple[DocumentKind, ...]
     vat: str = "без НДС"        # default rate when a row has none: «без НДС», «22%», «10%», «0%»...
     vat_included: bool = True   # amounts in the export include VAT (НДС в т.ч.) or VAT is on top
-    payment_days: int = 10      # invoice due date = invoice date + N days
+    payment_days: int = 10      # invoice due date = invoice date + N days (never before the day of issue + N)
     mail_clients: bool = True   # mail each counterparty its documents
 
     @property
@@ -235,6 +236,11 @@ class ChargesSource(_IssuingSource):
     allowed_documents: ClassVar[frozenset[DocumentKind]] = frozenset(
         {DocumentKind.INVOICE, DocumentKind.ACT, DocumentKind.UPD, DocumentKind.TAX_INVOICE}
     )
+    # the invoice's date: the day billdrop issues it, or the first day of the billed month
+    invoice_date: InvoiceDate = InvoiceDate.ISSUE
+
+    def rules(self, onec: OneCSettings) -> IssueRules:
+        return replace(super().rules(onec), invoice_date=self.invoice_date)
 
 
 class PayoutsSource(_IssuingSource):

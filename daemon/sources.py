@@ -61,6 +61,9 @@ def _describe_documents(plan: DocumentPlan, file_name: str) -> None:
             log.info("counterparty.updated", file=file_name, inn=change.inn, field=field, old=old, new=new)
     for issued in plan.skipped:
         log.info("document.unchanged", file=file_name, kind=issued.kind.value, number=issued.number)
+    for zero in plan.zero_totals:
+        log.warning("contract.zero_total", file=file_name, contract=zero.contract, inn=zero.inn,
+                    period=zero.period_start.isoformat(), row=zero.row)
 
 
 def _describe_orders(plan: core_acceptances.OrderPlan, file_name: str) -> None:
@@ -103,7 +106,7 @@ def _plan_charges(records: Sequence[ChargeRecord], ledgers: tuple[core_charges.L
                   rules: Any, today: date) -> ChargesPlan | tuple[RowError, ...]:
     """The documents, and the payments waiting for invoices matched against the new ones."""
     ledger, waiting = ledgers
-    plan = core_charges.plan_charge_documents(records, ledger, rules)
+    plan = core_charges.plan_charge_documents(records, ledger, rules, today)
     if isinstance(plan, tuple):
         return plan
     return ChargesPlan(plan, rematch_payments(waiting, plan))

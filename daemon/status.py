@@ -18,6 +18,7 @@ from daemon.core.report import is_sidecar
 from daemon.core.sources.bank import invoice_status
 from daemon.mailer import CONTROL_CHARACTER
 from daemon.store import Store, cancellations, files, invoices, mail
+from daemon.store import charges as store_charges
 from daemon.workspace import Workspace
 
 INVOICE_FORMS = ("счёт", "счёта", "счетов")
@@ -71,6 +72,7 @@ def collect_status(ws: Workspace, store: Store, today: date) -> dict:
              "total": str(c.total), "reason": c.reason, "cancelled_at": c.cancelled_at.isoformat()}
             for c in cancellations.cancelled(conn)
         ],
+        **zero_total_status(conn),
     }
 
 
@@ -92,6 +94,20 @@ def _mail(conn: sqlite3.Connection) -> dict:
             for u in mail.unaddressed(conn)
         ],
     }
+
+
+def zero_total_status(conn: sqlite3.Connection) -> dict:
+    """Contracts whose period summed to 0: no documents were issued for them."""
+    return {"zero_total": [{"contract": contract, "inn": inn, "client": client, "period": start}
+                           for contract, inn, client, start in store_charges.zero_totals(conn)]}
+
+
+def format_zero_totals(status: dict) -> list[str]:
+    """The table's section of contracts left without documents (sum 0)."""
+    return [f"Без документов (сумма за период 0,00 руб.): {len(status['zero_total'])}"] + [
+        f"  договор {z['contract']}, {month_name(date.fromisoformat(z['period']))}, "
+        f"ИНН {z['inn']} {z['client']}" for z in status["zero_total"]
+    ]
 
 
 def format_status(status: dict) -> str:
@@ -121,6 +137,7 @@ def format_status(status: dict) -> str:
     lines += [f"  {KIND_NAMES[DocumentKind(c['kind'])]} № {c['number']} от {_date(c['date'])}, "
               f"ИНН {c['inn']}, {_roubles(c['total'])}: {_date_time(c['cancelled_at'])}, {c['reason']}"
               for c in status["cancelled"]]
+    lines += ["", *format_zero_totals(status)]
     lines += ["", *_mail_lines(status["mail"])]
     # file names, errors and relay replies may hold CR/LF: shown escaped, one item a line
     return "\n".join(_CONTROL.sub(lambda found: repr(found.group())[1:-1], line) for line in lines)

@@ -43,8 +43,9 @@ class Workspace:
         return self.root / "mail"
 
     def document_pdf(self, doc: Document) -> Path:
-        """documents/<ИНН>/<YYYY-MM>/<Вид>_<номер>.pdf — the client's own archive."""
-        folder = self.root / "documents" / safe_name(doc.counterparty.inn) / f"{doc.date:%Y-%m}"
+        """documents/<ИНН>/<YYYY-MM>/<Вид>_<номер>.pdf — the client's own archive, by the month the
+        document closes: a November invoice issued on 1 December lies beside November's act."""
+        folder = self.root / "documents" / safe_name(doc.counterparty.inn) / f"{doc.period_end:%Y-%m}"
         return folder / safe_name(f"{PDF_PREFIX[doc.kind.value]}_{doc.number}.pdf")
 
     def relative(self, path: Path) -> str:

@@ -12,8 +12,16 @@ from enum import Enum
 from daemon.core.money import VatRate, to_kopecks
 from daemon.core.numbering import ONEC_NUMBER_LIMIT, ONEC_TAX_INVOICE_LIMIT, render_number, sequence_scope
 from daemon.core.onec import vat_rate_problem
+from daemon.core.periods import vat_rate_period_problem
 from daemon.core.records import Contract, Counterparty
 from daemon.core.report import RowError
+
+
+class InvoiceDate(str, Enum):
+    """What date an invoice (счёт) bears: the day billdrop issues it, or the first day of its period."""
+
+    ISSUE = "issue"
+    PERIOD_START = "period_start"
 
 
 class DocumentKind(str, Enum):
@@ -50,8 +58,9 @@ _TITLES = {
 class DocumentLine:
     """One service line. `text` is what the forms print: the service, its address and period.
 
-    `net`, `vat` and `gross` are rounded per line; document totals are their sums, so the PDF,
-    the 1C XML and the ФНС XML show the same kopecks.
+    `service_id` is the billing's id of the line (a subscriber's connection); `service_code` the
+    service's or tariff's code, when the export has one. `net`, `vat` and `gross` are rounded per line;
+    document totals are their sums, so the PDF, the 1C XML and the ФНС XML show the same kopecks.
     """
 
     position: int
@@ -66,6 +75,12 @@ class DocumentLine:
     net: Decimal
     vat: Decimal
     gross: Decimal
+    service_code: str = ""
+
+    @property
+    def catalog_key(self) -> str:
+        """What names the service in 1C's catalogue (Номенклатура): its code, else its name."""
+        return self.service_code or self.service_name
 
 
 @dataclass(frozen=True)
@@ -124,6 +139,20 @@ class IssueRules:
     vat_included: bool
     payment_days: int
     onec_version: str | None = "1.20"   # the EnterpriseData version 1C loads; None: no 1C export
+    invoice_date: InvoiceDate = InvoiceDate.ISSUE
+
+    def invoice_dates(self, period_start: date, today: date) -> tuple[date, date]:
+        """An invoice's date by the policy, and its due date: `payment_days` after the invoice date, but
+        never before `payment_days` after the day it is issued (nobody gets an invoice already overdue)."""
+        dated = today if self.invoice_date is InvoiceDate.ISSUE else period_start
+        return dated, max(dated, today) + dt.timedelta(days=self.payment_days)
+
+    def rate_error(self, rate: VatRate, *, period: date, row: int) -> RowError | None:
+        """A row's VAT rate that did not exist in its period, or that 1C cannot load."""
+        problem = vat_rate_period_problem(rate, period)
+        if problem is not None:
+            return RowError(row, "Ставка НДС", rate.label, problem)
+        return self.onec_rate_error(rate, row=row)
 
     def onec_rate_error(self, rate: VatRate, *, row: int) -> RowError | None:
         """A row whose VAT rate the chosen EnterpriseData version cannot carry: refused before numbering."""
@@ -156,6 +185,17 @@ class CounterpartyChange:
 
 
 @dataclass(frozen=True)
+class ZeroTotal:
+    """A contract whose period sums to 0,00: no document is issued; it is logged and listed in `status`."""
+
+    contract: str
+    inn: str
+    client_name: str
+    period_start: date
+    row: int          # its first line in the file
+
+
+@dataclass(frozen=True)
 class DocumentPlan:
     """Everything one file changes, computed before anything is written."""
 
@@ -166,6 +206,7 @@ class DocumentPlan:
     documents: tuple[Document, ...]
     skipped: tuple[IssuedDocument, ...]          # re-exported unchanged: not issued again
     sequences: Mapping[tuple[DocumentKind, str], int]
+    zero_totals: tuple[ZeroTotal, ...] = ()
 
 
 PlanResult = DocumentPlan | tuple[RowError, ...]
@@ -208,7 +249,8 @@ class CardBook:
 
     def plan(self, contracts: Sequence[Contract], documents: Sequence[Document],
              skipped: Sequence[IssuedDocument], counters: Mapping[tuple[DocumentKind, str], int],
-             counters_before: Mapping[tuple[DocumentKind, str], int]) -> DocumentPlan:
+             counters_before: Mapping[tuple[DocumentKind, str], int],
+             zero_totals: Sequence[ZeroTotal] = ()) -> DocumentPlan:
         """The file's plan with these cards; only the counters the file advanced are written back."""
         return DocumentPlan(
             new_counterparties=tuple(c for inn, c in self.cards.items() if inn not in self._known),
@@ -218,6 +260,7 @@ class CardBook:
             documents=tuple(documents),
             skipped=tuple(skipped),
             sequences={key: value for key, value in counters.items() if counters_before.get(key) != value},
+            zero_totals=tuple(zero_totals),
         )
 
 

@@ -1,11 +1,21 @@
-"""Billing periods, act periods and pro-rating (core)."""
+"""Billing periods, act periods, pro-rating, and the VAT rates each period knows (core)."""
 from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
 from decimal import Decimal
 
-from daemon.core.money import to_kopecks
+from daemon.core.money import VatRate, to_kopecks
+
+# Rates with a validity window (first day, last day or None); «без НДС», 0 % and 10 % have none.
+# The general rate: 18 % until 2018, 20 % in 2019–2025, 22 % from 2026; УСН payers' 5 % and 7 % from 2025.
+VAT_RATE_PERIODS: dict[Decimal, tuple[date | None, date | None]] = {
+    Decimal(18): (None, date(2018, 12, 31)),
+    Decimal(20): (date(2019, 1, 1), date(2025, 12, 31)),
+    Decimal(22): (date(2026, 1, 1), None),
+    Decimal(5): (date(2025, 1, 1), None),
+    Decimal(7): (date(2025, 1, 1), None),
+}
 
 
 def month_start(day: date) -> date:
@@ -38,3 +48,16 @@ def act_period(registered: date, last_act_end: date | None, until: date) -> tupl
     start = registered if last_act_end is None else last_act_end + timedelta(days=1)
     return start, until
 
+
+
+def vat_rate_period_problem(rate: VatRate, period: date) -> str | None:
+    """Why `rate` did not exist on the first day of the billed `period`, or None when it did."""
+    window = VAT_RATE_PERIODS.get(rate.percent) if rate.percent is not None else None
+    if window is None:
+        return None
+    first, last = window
+    if first is not None and period < first:
+        return f"ставка НДС {rate.label} применяется с {first:%d.%m.%Y}, а период — {period:%m.%Y}"
+    if last is not None and period > last:
+        return f"ставка НДС {rate.label} применялась по {last:%d.%m.%Y}, а период — {period:%m.%Y}"
+    return None

@@ -121,3 +121,6 @@ class ChargeRecord:
     monthly_fee: Decimal | None = None
     manager_email: str | None = None
     edo_id: str | None = None
+    service_code: str = ""            # the service's (tariff's) code in the billing; "": known by its name
+    buyer_address: str | None = None  # the client's legal address (the connection address is `address`)
+    contract_date: date | None = None

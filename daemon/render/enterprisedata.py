@@ -8,7 +8,8 @@ duplicating them (specs/enterprisedata/NOTES.md §2–§4). Natural keys, joined
     Контрагенты      ИНН, КПП (empty for ИП and persons)
     БанковскиеСчета  owner's ИНН, КПП, account number
     Договоры         contract number, counterparty ИНН, КПП, ВидДоговора
-    Номенклатура     the billing's service id (never its name)
+    Номенклатура     the service's code (a «Код услуги» / «Тариф» column), else its name: one item per
+                     service, never per subscriber's connection (the billing's «ID сервиса»)
     <document type>  billdrop's kind, number, our ИНН, year of the document date
 
 Our own organisation and its bank account are sent by key properties without a `Ссылка`: they are
@@ -46,6 +47,7 @@ REF_NAMESPACE = uuid.UUID("6b1d3c0e-6a55-4d0c-9a35-5f0c6b1d7e21")
 # month or year. The time is fixed, so re-sent documents keep the Дата+Номер that 1C matches on.
 DOCUMENT_TIME = time(12, 0)
 CATALOG_NAME_LIMIT = 100  # 1C:Бухгалтерия's catalog Наименование is String(100)
+ARTICLE_LIMIT = 25        # and Номенклатура.Артикул String(25)
 QUANTITY_STEP = Decimal("0.001")  # ТипКоличество has 3 fraction digits
 RUB = ("643", "руб.")
 DOCUMENT_TYPES = {
@@ -151,7 +153,7 @@ def _paid_contract(order: PaymentOrder) -> _ContractKey:
 
 
 def _service_ref(line: DocumentLine) -> str:
-    return _ref("Номенклатура", line.service_id)
+    return _ref("Номенклатура", line.catalog_key)
 
 
 def _document_ref(kind: DocumentKind, number: str, day: date, company: Company) -> str:
@@ -281,11 +283,12 @@ class _Writer:
         self.el(key, "Номер", contract.contract.number)
 
     def service(self, parent: etree._Element, name: str, line: DocumentLine) -> None:
-        """КлючевыеСвойстваНоменклатура: the service id goes to Артикул, 1C's second search field."""
+        """КлючевыеСвойстваНоменклатура: a service's code goes to Артикул, 1C's second search field."""
         key = self.el(parent, name)
         self.el(key, "Ссылка", _service_ref(line))
         self.el(key, "НаименованиеПолное", line.service_name)
-        self.el(key, "Артикул", line.service_id)
+        if line.service_code:
+            self.el(key, "Артикул", line.service_code[:ARTICLE_LIMIT])
         self.el(key, "Наименование", line.service_name[:CATALOG_NAME_LIMIT])
 
     def vat_rate(self, parent: etree._Element, rate: VatRate) -> None:

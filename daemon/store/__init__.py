@@ -66,6 +66,14 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE INDEX IF NOT EXISTS documents_by_contract ON documents(contract, inn, kind, period_start);
 CREATE INDEX IF NOT EXISTS documents_by_file ON documents(file_sha256, position);
+CREATE TABLE IF NOT EXISTS zero_totals (  -- contracts whose period summed to 0: no documents issued
+    contract TEXT NOT NULL,
+    inn TEXT NOT NULL,
+    client TEXT NOT NULL,
+    period_start TEXT NOT NULL,
+    file_sha256 TEXT NOT NULL REFERENCES files(sha256),
+    PRIMARY KEY (contract, inn, period_start)
+);
 CREATE TABLE IF NOT EXISTS payments (
     key TEXT PRIMARY KEY,           -- number|date|our account|amount|payer account
     number TEXT NOT NULL,

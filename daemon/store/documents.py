@@ -55,7 +55,8 @@ def write_plan(conn: sqlite3.Connection, plan: DocumentPlan, sha256: str, stamp:
     for contract in plan.contracts:
         conn.execute(
             "INSERT INTO contracts (number, inn, account, date) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(number, inn) DO UPDATE SET account = excluded.account",
+            "ON CONFLICT(number, inn) DO UPDATE SET account = excluded.account, "
+            "date = COALESCE(excluded.date, contracts.date)",
             (contract.number, contract.counterparty_inn, contract.account, iso(contract.date)),
         )
     write_sequences(conn, plan.sequences)

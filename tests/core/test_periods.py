@@ -5,7 +5,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.core.periods import act_period, active_days, prorate
+from daemon.core.money import VatRate
+from daemon.core.periods import act_period, active_days, prorate, vat_rate_period_problem
 
 
 def test_prorate_counts_both_ends():
@@ -53,3 +54,17 @@ def test_act_period_known_counterparty_starts_after_last_act():
         date(2026, 11, 21),
         date(2026, 11, 24),
     )
+
+
+def test_vat_rates_by_period_follow_the_tax_code():
+    """18 % to 2018, 20 % 2019–2025, 22 % from 2026, УСН 5 %/7 % from 2025; 0 %, 10 %, без НДС always."""
+    def valid(percent: int | None, year: int, month: int) -> bool:
+        rate = VatRate(None if percent is None else Decimal(percent))
+        return vat_rate_period_problem(rate, date(year, month, 1)) is None
+
+    assert valid(18, 2018, 12) and not valid(18, 2019, 1)
+    assert not valid(20, 2018, 12) and valid(20, 2019, 1) and valid(20, 2025, 12) and not valid(20, 2026, 1)
+    assert not valid(22, 2025, 12) and valid(22, 2026, 1)
+    assert not valid(5, 2024, 12) and valid(5, 2025, 1) and valid(7, 2026, 11)
+    assert all(valid(p, 2017, 1) and valid(p, 2026, 11) for p in (None, 0, 10))
+    assert "с 01.01.2026" in (vat_rate_period_problem(VatRate(Decimal(22)), date(2025, 12, 1)) or "")

@@ -59,6 +59,7 @@ def line(
     service_id: str = "",
     service: str = "Доступ в интернет",
     address: str = "",
+    service_code: str = "",
 ) -> DocumentLine:
     """One month of one service at one connection address; `amount` is net when VAT is on top."""
     address = address or f"ул. Ленина, д. {position}"
@@ -76,6 +77,7 @@ def line(
         amounts.net,
         amounts.vat,
         amounts.gross,
+        service_code,
     )
 
 
@@ -117,7 +119,7 @@ def sample_documents(rate: VatRate) -> list[Document]:
             rate,
             included=False,
             quantity="2",
-            service_id="IP-1",
+            service_code="IP-1",
             service='Статический IP "<&>" ]]>',
         ),
         line(4, "99.90", NO_VAT, included=False, service_id="PENI", service="Пени за просрочку оплаты"),
@@ -260,7 +262,7 @@ def test_references_are_stable_and_distinct(company):
     refs_117 = own_refs(
         *parse(render_message(docs, company, version="1.17", now=NOW + timedelta(days=3)), "1.17")
     )
-    counterparties, bank_accounts, contracts, services, documents = 3, 1, 3, 7, 7
+    counterparties, bank_accounts, contracts, services, documents = 3, 1, 3, 4, 7
     assert len(refs_120) == counterparties + bank_accounts + contracts + services + documents
     assert refs_120.keys() == refs_117.keys()
 
@@ -283,7 +285,7 @@ def test_every_reference_carries_full_key_properties(company):
         target = keys[reference.findtext("ed:Ссылка", namespaces=ns)]
         assert children(reference) == children(target), etree.QName(reference).localname
     # counterparties, bank account, contracts, services, the acts' invoices, the счёт-фактура's act
-    assert len({ref.findtext("ed:Ссылка", namespaces=ns) for ref in references}) == 3 + 1 + 3 + 7 + 2 + 1
+    assert len({ref.findtext("ed:Ссылка", namespaces=ns) for ref in references}) == 3 + 1 + 3 + 4 + 2 + 1
 
 
 def test_catalogs_come_first_and_once(company):
@@ -294,7 +296,7 @@ def test_catalogs_come_first_and_once(company):
         ["Справочник.Контрагенты"] * 3
         + ["Справочник.БанковскиеСчета"]
         + ["Справочник.Договоры"] * 3
-        + ["Справочник.Номенклатура"] * 7
+        + ["Справочник.Номенклатура"] * 4
         + ["Документ.ЗаказКлиента", "Документ.РеализацияТоваровУслуг"] * 2
         + [
             "Документ.РеализацияТоваровУслуг",
@@ -354,7 +356,7 @@ def test_sums_equal_the_documents(company):
 
 
 def test_service_catalog(company):
-    """A service is Номенклатура of type Услуга: id in Артикул, unit «мес» (ОКЕИ 362), its VAT rate."""
+    """A service is Номенклатура of type Услуга: its code in Артикул, unit «мес» (ОКЕИ 362), its VAT rate."""
     tree, ns = parse(render_message(sample_documents(VAT22), company, now=NOW))
     service = tree.xpath(
         "ed:Body/ed:Справочник.Номенклатура[ed:КлючевыеСвойства/ed:Артикул = 'IP-1']", namespaces=ns
@@ -372,6 +374,27 @@ def test_service_catalog(company):
         ("НеОблагается", "false"),
         ("ВидСтавки", "Общая"),
     ]
+
+
+def test_one_catalog_item_per_service_not_per_connection(company):
+    """Connections of one service share one Номенклатура, keyed by the service's name when it has no
+    code, with the same Ссылка in a later month's message; each row's Содержание keeps its address."""
+    november = document(DocumentKind.ACT, "2611-00009", ROMASHKA, (
+        line(1, "100.00", VAT22, service_id="5001", address="ул. Ленина, д. 1"),
+        line(2, "100.00", VAT22, service_id="5002", address="ул. Мира, д. 2"),
+    ))
+    december = replace(document(DocumentKind.ACT, "2612-00001", SIDOROV, (
+        line(1, "100.00", VAT22, service_id="7001", address="ул. Гагарина, д. 3"),
+    )), date=date(2026, 12, 31))
+    refs = []
+    for doc in (november, december):
+        tree, ns = parse(render_message([doc], company, now=NOW))
+        (item,) = tree.iterfind("ed:Body/ed:Справочник.Номенклатура/ed:КлючевыеСвойства", ns)
+        assert item.find("ed:Артикул", ns) is None
+        refs.append(item.findtext("ed:Ссылка", namespaces=ns))
+        contents = [e.text for e in tree.iterfind(".//ed:Услуги/ed:Строка/ed:Содержание", ns)]
+        assert contents == [ln.text for ln in doc.lines]
+    assert refs[0] == refs[1] == str(uuid.uuid5(REF_NAMESPACE, "Номенклатура:Доступ в интернет"))
 
 
 @pytest.mark.parametrize(

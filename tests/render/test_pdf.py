@@ -1,6 +1,7 @@
 """Print forms: the text read back from the PDFs carries every number, name, address and total."""
 from __future__ import annotations
 
+import subprocess
 from dataclasses import replace
 from decimal import Decimal
 
@@ -63,3 +64,33 @@ def test_same_document_same_bytes(renderer, company):
     """Rendering is deterministic: no creation date, a stable identifier."""
     doc = sample_documents(VatRate(Decimal(22)))[0]
     assert renderer.render(doc, company) == renderer.render(doc, company)
+
+
+def test_act_signatures_are_labelled_on_both_sides(renderer, company, tmp_path):
+    """The act says «Всего оказано услуг N, на сумму …»; each side's signature has its labelled lines, on
+    one row; the quantity header is not broken into «Кол-/во»."""
+    doc = sample_documents(VatRate(Decimal(22)))[1]
+    path = tmp_path / "act.pdf"
+    path.write_bytes(renderer.render(doc, company))
+    text = pdf_text(path)
+    assert f"Всего оказано услуг {len(doc.lines)}, на сумму 1 990,90 руб." in text
+    assert "Всего наименований" not in text
+    layout = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                            check=True).stdout.splitlines()
+    assert any("Кол-во" in row for row in layout)
+    (signers,) = [row for row in layout if "Иванов И. И." in row]
+    assert signers.split() == [company.director_title.split()[0], *company.director_title.split()[1:],
+                               "Иванов", "И.", "И."]
+    (captions,) = [row for row in layout if "расшифровка подписи" in row]
+    assert captions.split() == ["должность", "подпись", "расшифровка", "подписи"] * 2
+    assert layout.index(captions) == layout.index(signers) + 1
+    assert sum(row.split() == ["М.П.", "М.П."] for row in layout) == 1
+
+
+def test_tax_invoice_prints_the_buyer_address(renderer, company, tmp_path):
+    """Row (6а) of a счёт-фактура carries the buyer's address; (2а) ours."""
+    doc = sample_documents(VatRate(Decimal(22)))[5]
+    assert doc.kind is DocumentKind.TAX_INVOICE and doc.counterparty.address
+    text = render_text(renderer, doc, company, tmp_path)
+    assert f"Адрес {doc.counterparty.address} (6а)" in text
+    assert f"Адрес {company.address} (2а)" in text

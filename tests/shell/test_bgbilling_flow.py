@@ -11,10 +11,12 @@ from lxml import etree
 
 from daemon.cli import main
 from tests.edschema import validate_message
-from tests.workspaces import files_in, make_workspace, pdf_text, wait_for
+from tests.workspaces import ROOT, files_in, make_workspace, pdf_text, wait_for
 
 pytestmark = pytest.mark.slow
 SAMPLE = "bgb_narabotka_2026-11.csv"
+# The shipped copy: it has the buyers' legal addresses a status-1 УПД needs (the shared one predates them).
+SAMPLE_PATH = ROOT / "samples" / "bgbilling" / SAMPLE
 
 
 def _numbers(ws) -> list[tuple[str, str, str]]:
@@ -22,9 +24,9 @@ def _numbers(ws) -> list[tuple[str, str, str]]:
         return conn.execute("SELECT kind, number, total FROM documents ORDER BY kind, number").fetchall()
 
 
-def test_bgbilling_sample_through_the_daemon(running, shared_samples, specs_dir):
+def test_bgbilling_sample_through_the_daemon(running, specs_dir):
     ws, proc, _ = running
-    shutil.copy(shared_samples / "bgbilling" / SAMPLE, ws.inbox("bgbilling"))
+    shutil.copy(SAMPLE_PATH, ws.inbox("bgbilling"))
     wait_for(lambda: len(files_in(ws.root / "archive")) == 1, what="the export archived")
 
     numbers = _numbers(ws)
@@ -60,17 +62,18 @@ def test_bgbilling_sample_through_the_daemon(running, shared_samples, specs_dir)
     assert proc.poll() is None
 
 
-def test_re_export_skips_unchanged_and_reports_changed_contracts(tmp_path, shared_samples):
+def test_re_export_skips_unchanged_and_reports_changed_contracts(tmp_path):
     """The same period again with one new contract: only it is issued; a changed sum is refused, naming it."""
     ws = make_workspace(tmp_path / "ws")
-    original = (shared_samples / "bgbilling" / SAMPLE).read_bytes().decode("cp1251")
+    original = SAMPLE_PATH.read_bytes().decode("cp1251")
     (ws.inbox("bgbilling") / SAMPLE).write_bytes(original.encode("cp1251"))
     assert main(["process", "-w", str(ws.root)]) == 0
     issued = _numbers(ws)
 
     added = original + (
         'Д-2026/160;4170;"ООО ""Север""";6672002970;;Аренда статического IP-адреса;250,00;'
-        "01.11.2026-30.11.2026\nД-2026/160;4170;Итого по договору;;;;250,00;\n"
+        "01.11.2026-30.11.2026;01.11.2026;620000, г. Екатеринбург, ул. Мира, д. 1\n"
+        "Д-2026/160;4170;Итого по договору;;;;250,00;;;\n"
     )
     (ws.inbox("bgbilling") / "again.csv").write_bytes(added.encode("cp1251"))
     assert main(["process", "-w", str(ws.root)]) == 0

@@ -11,7 +11,7 @@ import pytest
 from daemon.cli import main
 from daemon.workspace import Workspace
 from tests.edschema import validate_message
-from tests.workspaces import files_in, make_workspace, pdf_text
+from tests.workspaces import ROOT, files_in, make_workspace, pdf_text
 
 pytestmark = pytest.mark.slow
 ISSUED = ("charges/isp_charges_2026-11.csv", "bgbilling/bgb_narabotka_2026-11.csv",
@@ -20,12 +20,12 @@ MERIDIAN = "7710951927"  # the agent of payouts 90001 (act А2611-0001, order 26
 
 
 @pytest.fixture(scope="module")
-def issued_once(tmp_path_factory, shared_samples) -> Path:
+def issued_once(tmp_path_factory) -> Path:
     """A workspace with invoices, acts, УПД, agents' acts and payment orders, issued once per module."""
     ws = make_workspace(tmp_path_factory.mktemp("issued") / "ws")
     for sample in ISSUED:
         source, name = sample.split("/")
-        shutil.copy(shared_samples / sample, ws.inbox(source) / name)
+        shutil.copy(ROOT / "samples" / sample, ws.inbox(source) / name)   # the shipped samples
         assert main(["process", "-w", str(ws.root)]) == 0
     return ws.root
 

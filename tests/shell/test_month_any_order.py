@@ -15,10 +15,11 @@ from daemon.cli import main
 from daemon.config import load_settings
 from daemon.demo import DEMO_ROUNDS
 from daemon.service import local_now, remind_once
-from tests.workspaces import files_in, make_workspace, start_daemon, wait_for
+from tests.workspaces import ROOT, files_in, make_workspace, start_daemon, wait_for
 
 pytestmark = pytest.mark.slow
 SAFE = [sample for round_ in DEMO_ROUNDS for sample in round_]
+DEMO_SAMPLES = ROOT / "samples"   # what `billdrop demo` drops: the shipped samples
 ORDERS = {"safe": SAFE, "reverse": SAFE[::-1], "shuffled": random.Random(12).sample(SAFE, len(SAFE))}
 
 
@@ -50,8 +51,9 @@ def _reminded_paid(ws) -> list[str]:
     return sorted(n for n in reminded if paid.get(n, Decimal(0)) >= Decimal(totals[n]))
 
 
-def _remind_ten_days_on(ws) -> None:
-    remind_once(ws, load_settings(ws.root), lambda: local_now() + timedelta(days=12))
+def _remind_two_weeks_on(ws) -> None:
+    """Invoices are dated the day they are issued, due 10 days later: two weeks on, the first reminder."""
+    remind_once(ws, load_settings(ws.root), lambda: local_now() + timedelta(days=14))
 
 
 def _month_through_daemon(tmp_path, samples, order: list[str]):
@@ -72,20 +74,20 @@ def _month_through_daemon(tmp_path, samples, order: list[str]):
              timeout=120, what="every file processed")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
-    _remind_ten_days_on(ws)
+    _remind_two_weeks_on(ws)
     return ws
 
 
 @pytest.fixture(scope="module")
-def safe_month(tmp_path_factory, shared_samples):
-    ws = _month_through_daemon(tmp_path_factory.mktemp("safe"), shared_samples, ORDERS["safe"])
+def safe_month(tmp_path_factory):
+    ws = _month_through_daemon(tmp_path_factory.mktemp("safe"), DEMO_SAMPLES, ORDERS["safe"])
     return ws, _state(ws)
 
 
 @pytest.mark.parametrize("order", ["reverse", "shuffled"])
-def test_month_in_any_order_ends_as_in_the_safe_order(order, safe_month, tmp_path, shared_samples):
+def test_month_in_any_order_ends_as_in_the_safe_order(order, safe_month, tmp_path):
     """Reverse and shuffled drops give the safe order's documents, payments, balances and mails."""
-    ws = _month_through_daemon(tmp_path, shared_samples, ORDERS[order])
+    ws = _month_through_daemon(tmp_path, DEMO_SAMPLES, ORDERS[order])
     assert files_in(ws.root / "quarantine") == []
     assert _state(ws) == safe_month[1]
 
@@ -110,7 +112,7 @@ def test_statement_before_its_invoices_pays_them(tmp_path, shared_samples):
     shutil.copy(shared_samples / "bank" / "kl_to_1c_2026-11.txt", after.inbox("bank"))
     assert main(["process", "-w", str(after.root)]) == 0
     for ws in (first, after):
-        _remind_ten_days_on(ws)
+        _remind_two_weeks_on(ws)
     ours, theirs = _state(first), _state(after)
     assert ours["allocations"] == theirs["allocations"] and ours["balances"] == theirs["balances"]
     assert ours["payments"] == theirs["payments"]

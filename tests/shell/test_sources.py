@@ -20,7 +20,7 @@ from daemon.runner import Failed, Quarantined, process_file
 from daemon.status import collect_status
 from daemon.store import Store, files, mail
 from daemon.workspace import Workspace
-from tests.workspaces import files_in, make_workspace
+from tests.workspaces import ROOT, files_in, make_workspace
 
 HOSTILE = Path(__file__).resolve().parent.parent / "hostile"
 HOSTILE_FILES = sorted(p for p in HOSTILE.glob("*/*") if not p.name.endswith(".expected.json"))
@@ -40,11 +40,11 @@ def _report(ws: Workspace, source: str, name: str) -> FileReport:
     return FileReport(data["file"], data["source"], data["reason"], errors, data["total_errors"])
 
 
-def test_check_accepts_every_shipped_sample_that_process_then_accepts(tmp_path, shared_samples, capsys):
+def test_check_accepts_every_shipped_sample_that_process_then_accepts(tmp_path, capsys):
     """Each sample, checked against the workspace as it stands, is valid (exit 0); `process` accepts it."""
     ws = make_workspace(tmp_path / "ws")
     for source, name in SAMPLES:
-        sample = shared_samples / source / name
+        sample = ROOT / "samples" / source / name
         assert main(["check", str(sample), "--source", source, "-w", str(ws.root)]) == 0, capsys.readouterr()
         shutil.copy2(sample, ws.inbox(source) / name)
         assert main(["process", "-w", str(ws.root)]) == 0

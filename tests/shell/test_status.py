@@ -75,6 +75,8 @@ STATUS = {
                            {"kind": "upd", "number": "4100-1126-1"}]},
         ],
     },
+    "zero_total": [{"contract": "Д-2022/151", "inn": "6677276935", "client": 'АО "Вектор"',
+                    "period": "2026-11-01"}],
 }
 
 
@@ -90,6 +92,8 @@ def test_table_writes_sums_dates_and_counts_for_people():
     assert f"  № 811 от 20.11.2026 на 1{NBSP}500,50 руб., ИНН 6670000001" in table
     assert "  ИНН 669644592893: 100,00 руб." in table
     assert "  month.csv (charges): 3 попытки, OSError: No space left; следующая в 02.12.2026 11:00" in lines
+    assert "Без документов (сумма за период 0,00 руб.): 1" in lines
+    assert '  договор Д-2022/151, ноябрь 2026, ИНН 6677276935 АО "Вектор"' in lines
     assert "10632.67" not in table and "2026-11-11" not in table
 
 

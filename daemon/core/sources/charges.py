@@ -6,10 +6,11 @@ value, the reason). Totals rows («Итого по договору») are contr
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, fields, replace
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +35,7 @@ from daemon.core.documents import (
     IssuedDocument,
     IssueRules,
     PlanResult,
+    ZeroTotal,
     line_fingerprint,
     next_number,
 )
@@ -57,6 +59,8 @@ class Ledger:
     counterparties: Mapping[str, Counterparty]
     issued: Mapping[tuple[DocumentKind, str, str, date], IssuedDocument]
     sequences: Mapping[tuple[DocumentKind, str], int]
+    # (number, ИНН) → the contract's date; `dataclasses.field`: a loop below names its variable `field`
+    contract_dates: Mapping[tuple[str, str], date] = dataclasses.field(default_factory=dict)
 
 
 # Not frozen: built and read once per row, and a frozen __init__ would cost a tenth of the validation time.
@@ -84,6 +88,9 @@ class ChargeRow:
     monthly_fee: Decimal | None = None
     manager_email: str | None = None
     edo_id: str = ""
+    service_code: str = ""
+    buyer_address: str = ""
+    contract_date: date | None = None
 
 
 # Each field's parser, in the order a row's errors are reported.
@@ -94,7 +101,8 @@ _CHARGE_PARSERS: dict[str, Callable[[str], object]] = {
     "quantity": parse_quantity, "unit": normalize_text, "price": parse_optional_money,
     "amount": parse_optional_money, "vat_rate": parse_vat_rate, "active_from": parse_optional_date,
     "active_to": parse_optional_date, "monthly_fee": parse_optional_money, "manager_email": parse_email,
-    "edo_id": normalize_text,
+    "edo_id": normalize_text, "service_code": normalize_text, "buyer_address": normalize_text,
+    "contract_date": parse_optional_date,
 }
 _REQUIRED_FIELDS = frozenset(f.name for f in fields(ChargeRow) if f.default is MISSING)
 
@@ -239,6 +247,9 @@ def _charge_record(parsed: ChargeRow, row: RawRow) -> ChargeRecord | list[tuple[
         monthly_fee=parsed.monthly_fee,
         manager_email=parsed.manager_email,
         edo_id=parsed.edo_id or None,
+        service_code=parsed.service_code,
+        buyer_address=parsed.buyer_address or None,
+        contract_date=parsed.contract_date,
     )
 
 
@@ -305,6 +316,7 @@ def charge_lines(records: Sequence[ChargeRecord], rules: IssueRules) -> tuple[Do
                 net=amounts.net,
                 vat=amounts.vat,
                 gross=amounts.gross,
+                service_code=record.service_code,
             )
         )
     return tuple(lines)
@@ -319,6 +331,7 @@ def _counterparty_of(record: ChargeRecord) -> Counterparty:
         email=record.email,
         manager_email=record.manager_email,
         edo_id=record.edo_id,
+        address=record.buyer_address,
     )
 
 
@@ -345,11 +358,15 @@ def _consistency_errors(group: list[ChargeRecord]) -> list[RowError]:
     ]
 
 
-def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules: IssueRules) -> PlanResult:
+def plan_charge_documents(
+    records: Sequence[ChargeRecord], ledger: Ledger, rules: IssueRules, today: date
+) -> PlanResult:
     """Invoices and acts per contract and period, numbered gaplessly, or the row errors that stop it.
 
-    Invoice date = first day of the period, act date = last day; an unchanged re-export of an
-    issued period is skipped, a changed one is an error (it needs a correction, not a new number).
+    Invoice date by `rules.invoice_date` (the day of issue, `today`, or the period's first day), act and
+    УПД date = the period's last day. A contract whose period sums to zero gets no documents. An unchanged
+    re-export of an issued period is skipped, a changed one is an error (it needs a correction, not a
+    new number).
     """
     errors: list[RowError] = []
     sequences = dict(ledger.sequences)
@@ -357,6 +374,7 @@ def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules
     contracts: dict[str, Contract] = {}
     documents: list[Document] = []
     skipped: list[IssuedDocument] = []
+    zero_totals: list[ZeroTotal] = []
     for (contract_no, period), group in _group_by_contract(records).items():
         problems = _consistency_errors(group)
         if problems:
@@ -364,17 +382,26 @@ def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules
             continue
         first = group[0]
         card = cards.merge(_counterparty_of(first))
-        contract = contracts.setdefault(contract_no, Contract(contract_no, first.inn, first.account))
+        contract = contracts.setdefault(contract_no, _contract_of(group, ledger))
         lines = charge_lines(group, rules)
         rate_errors = [e for r, line in zip(group, lines, strict=True)
-                       if (e := rules.onec_rate_error(line.vat_rate, row=r.row))]
+                       if (e := rules.rate_error(line.vat_rate, period=period, row=r.row))]
         if rate_errors:
             errors.extend(rate_errors)
             continue
+        if sum(line.gross for line in lines) == 0 and not any(
+                (kind, contract_no, first.inn, period) in ledger.issued for kind in rules.kinds):
+            zero_totals.append(ZeroTotal(contract_no, first.inn, card.name, period, first.row))
+            continue
+        exempt = all(line.vat_rate.exempt for line in lines)
+        # no счёт-фактура without VAT (a seller on УСН)
+        kinds = [k for k in rules.kinds if not (k is DocumentKind.TAX_INVOICE and exempt)]
+        address_error = None if exempt else _buyer_address_error(first, card, kinds)
+        if address_error is not None:
+            errors.append(address_error)
+            continue
         fingerprint = line_fingerprint(lines)
-        for kind in rules.kinds:
-            if kind is DocumentKind.TAX_INVOICE and all(line.vat_rate.exempt for line in lines):
-                continue  # no счёт-фактура without VAT (a seller on УСН)
+        for kind in kinds:
             issued = ledger.issued.get((kind, contract_no, first.inn, period))
             if issued is not None:
                 if issued.fingerprint == fingerprint:
@@ -388,28 +415,53 @@ def plan_charge_documents(records: Sequence[ChargeRecord], ledger: Ledger, rules
             if isinstance(number_or_error, RowError):
                 errors.append(number_or_error)
                 continue
-            start, end = month_start(period), month_end(period)
-            issue_date = start if kind is DocumentKind.INVOICE else end
-            documents.append(
-                Document(
-                    kind=kind,
-                    number=number_or_error,
-                    date=issue_date,
-                    period_start=start,
-                    period_end=end,
-                    counterparty=card,
-                    contract=contract,
-                    lines=lines,
-                    vat_included=rules.vat_included,
-                    due_date=issue_date + timedelta(days=rules.payment_days)
-                    if kind is DocumentKind.INVOICE
-                    else None,
-                )
-            )
+            documents.append(_document(kind, number_or_error, period, card, contract, lines, rules, today))
     if errors:
         return tuple(errors)
     return cards.plan(
-        tuple(contracts.values()), _link_related(documents), skipped, sequences, ledger.sequences
+        tuple(contracts.values()), _link_related(documents), skipped, sequences, ledger.sequences, zero_totals
+    )
+
+
+def _document(kind: DocumentKind, number: str, period: date, card: Counterparty, contract: Contract,
+              lines: tuple[DocumentLine, ...], rules: IssueRules, today: date) -> Document:
+    """An invoice dated and due by the rules; an act, УПД or счёт-фактура on the period's last day."""
+    start, end = month_start(period), month_end(period)
+    if kind is DocumentKind.INVOICE:
+        issue_date, due_date = rules.invoice_dates(start, today)
+    else:
+        issue_date, due_date = end, None
+    return Document(kind=kind, number=number, date=issue_date, period_start=start, period_end=end,
+                    counterparty=card, contract=contract, lines=lines, vat_included=rules.vat_included,
+                    due_date=due_date)
+
+
+def _contract_of(group: Sequence[ChargeRecord], ledger: Ledger) -> Contract:
+    """The contract of a group: its date from the export, else as the ledger knows it."""
+    first = group[0]
+    dated = next((r.contract_date for r in group if r.contract_date is not None), None)
+    return Contract(first.contract, first.inn, first.account,
+                    dated or ledger.contract_dates.get((first.contract, first.inn)))
+
+
+# With VAT, a счёт-фактура and a УПД (then status 1) need the buyer's address (ст. 169 п. 5 НК РФ).
+_ADDRESS_KINDS = {DocumentKind.TAX_INVOICE: "счёт-фактуре", DocumentKind.UPD: "УПД со статусом 1"}
+
+
+def _buyer_address_error(
+    first: ChargeRecord, card: Counterparty, kinds: Sequence[DocumentKind]
+) -> RowError | None:
+    """Why a contract's documents with VAT cannot be issued: one must name the buyer's address, and neither
+    the file nor the card has it."""
+    needing = [name for kind, name in _ADDRESS_KINDS.items() if kind in kinds]
+    if card.address or not needing:
+        return None
+    return RowError(
+        line=first.row,
+        column="Юридический адрес",
+        value="",
+        reason=f"договор {first.contract}: нет адреса покупателя {card.name} — в {needing[0]} это "
+        "обязательный реквизит (п. 5 ст. 169 НК РФ); добавьте в выгрузку колонку «Юридический адрес»",
     )
 
 
