@@ -15,13 +15,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # WeasyPrint needs pango and HarfBuzz-subset (fast, deterministic font subsets); the forms use DejaVu Sans.
+# The tests read PDFs back with poppler's pdftotext.
 sysdeps:
 	@if ! ldconfig -p | grep -q 'libpangoft2-1.0' || ! ldconfig -p | grep -q 'libharfbuzz-subset' \
-		|| ! fc-list 2>/dev/null | grep -q 'DejaVu Sans'; then \
-		echo "installing pango and DejaVu fonts for WeasyPrint"; \
+		|| ! fc-list 2>/dev/null | grep -q 'DejaVu Sans' || ! command -v pdftotext >/dev/null; then \
+		echo "installing pango and DejaVu fonts for WeasyPrint, poppler-utils for the PDF tests"; \
 		$(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0 \
-			libharfbuzz-subset0 fontconfig fonts-dejavu-core; \
+			libharfbuzz-subset0 fontconfig fonts-dejavu-core poppler-utils; \
 	fi
 
 demo: $(STAMP)
