@@ -15,14 +15,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # WeasyPrint needs pango and HarfBuzz-subset (fast, deterministic font subsets); the forms use DejaVu Sans.
-# The deployment test (tests/shell/test_install.py) runs systemd-analyze, systemd-sysusers and -tmpfiles.
+# The deployment test (tests/shell/test_install.py) runs systemd-analyze, systemd-sysusers and -tmpfiles;
+# the tests read PDFs back with poppler's pdftotext.
 sysdeps:
 	@if ! ldconfig -p | grep -q 'libpangoft2-1.0' || ! ldconfig -p | grep -q 'libharfbuzz-subset' \
-		|| ! fc-list 2>/dev/null | grep -q 'DejaVu Sans' || ! command -v systemd-analyze >/dev/null; then \
-		echo "installing pango, DejaVu fonts and systemd's tools"; \
+		|| ! fc-list 2>/dev/null | grep -q 'DejaVu Sans' || ! command -v systemd-analyze >/dev/null \
+		|| ! command -v pdftotext >/dev/null; then \
+		echo "installing pango, DejaVu fonts, systemd's tools and poppler-utils"; \
 		$(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0 \
-			libharfbuzz-subset0 fontconfig fonts-dejavu-core systemd; \
+			libharfbuzz-subset0 fontconfig fonts-dejavu-core systemd poppler-utils; \
 	fi
 
 # billdrop prints a summary (warnings only: --log-level info for the whole log) and how to call it.

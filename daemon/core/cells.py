@@ -16,9 +16,14 @@ from pydantic import BeforeValidator
 
 from daemon.core import cleaning
 from daemon.core.cleaning import parse_decimal
+from daemon.core.formats import format_money, format_quantity
 from daemon.core.ids import inn_error, kpp_error
 from daemon.core.money import VatRate
 
+# What 1C's ТипСумма (15 digits, 2 after the point) holds for a document of many lines, and what its
+# ТипКоличество (15 digits, 3 after the point) holds.
+MAX_LINE_AMOUNT = Decimal("99999999999.99")
+MAX_QUANTITY = Decimal("999999999.999")
 _EMAIL = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+$")
 
 _T = TypeVar("_T")
@@ -36,7 +41,7 @@ def optional(parse: Callable[[str], _T]) -> Callable[[str], _T | None]:
     return lambda text: parse(text) if text.strip() else None
 
 
-normalize_text: Callable[[str], str] = _cached(cleaning.normalize_text)
+parse_text: Callable[[str], str] = _cached(cleaning.clean_text)
 parse_date: Callable[[str], date] = _cached(cleaning.parse_date)
 parse_period: Callable[[str], date] = _cached(cleaning.parse_period)
 parse_vat_rate: Callable[[str], VatRate | None] = _cached(cleaning.parse_vat_rate)
@@ -44,7 +49,7 @@ parse_vat_rate: Callable[[str], VatRate | None] = _cached(cleaning.parse_vat_rat
 
 @_cached
 def parse_required_text(text: str) -> str:
-    value = normalize_text(text)
+    value = parse_text(text)
     if not value:
         raise ValueError("не заполнено")
     return value
@@ -86,20 +91,28 @@ def parse_money(text: str) -> Decimal:
         raise ValueError("сумма не может быть отрицательной")
     if value != value.quantize(Decimal("0.01")):
         raise ValueError("больше двух знаков после запятой")
+    if value > MAX_LINE_AMOUNT:
+        raise ValueError(f"сумма больше {format_money(MAX_LINE_AMOUNT)}: проверьте разделители и единицы")
     return value
 
 
 @_cached
 def parse_quantity(text: str) -> Decimal | None:
     value = parse_decimal(text) if text.strip() else None
-    if value is not None and value <= 0:
+    if value is None:
+        return None
+    if value <= 0:
         raise ValueError("должно быть больше нуля")
+    if value != value.quantize(Decimal("0.001")):
+        raise ValueError("больше трёх знаков после запятой")
+    if value > MAX_QUANTITY:
+        raise ValueError(f"количество больше {format_quantity(MAX_QUANTITY)}")
     return value
 
 
 parse_optional_money, parse_optional_date = _cached(optional(parse_money)), _cached(optional(parse_date))
 
-Text = Annotated[str, BeforeValidator(normalize_text)]
+Text = Annotated[str, BeforeValidator(parse_text)]
 RequiredText = Annotated[str, BeforeValidator(parse_required_text)]
 Money = Annotated[Decimal | None, BeforeValidator(parse_optional_money)]
 RequiredDate = Annotated[date, BeforeValidator(parse_date)]

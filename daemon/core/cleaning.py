@@ -31,12 +31,37 @@ _MONTHS = {
     )
     for name in names
 }
+# Characters no output can hold: XML 1.0 forbids C0 controls and these code points, fonts have no glyph
+# for C1 controls (they are mojibake anyway), 1C refuses them all.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# Invisible format characters (soft hyphen, zero-width spaces and joiners, bidi controls, BOM): removed.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+_UNPRINTABLE = re.compile(f"{_FORBIDDEN.pattern}|{_INVISIBLE.pattern}")
+TEXT_LIMIT = 1000   # ФНС's longest name fields (НаимОрг, АдрТекст) hold 1000 characters
 _NO_VAT_WORDS = {"без ндс", "без налога", "без налога (ндс)", "ндс не облагается", "не облагается", "нет"}
 
 
 def normalize_text(text: str) -> str:
     """Trim and fold every kind of space (NBSP included) into one plain space."""
     return _SPACES.sub(" ", text).strip()
+
+
+def clean_text(text: str) -> str:
+    """A cell's text as every output can hold it: `normalize_text`d, invisible format characters removed;
+    a control character or more than TEXT_LIMIT characters is a ValueError."""
+    if forbidden := _FORBIDDEN.search(text):
+        code, position = ord(forbidden[0]), forbidden.start() + 1
+        raise ValueError(f"недопустимый управляющий символ U+{code:04X} в позиции {position}")
+    value = normalize_text(_INVISIBLE.sub("", text))
+    if len(value) > TEXT_LIMIT:
+        raise ValueError(f"текст длиннее {TEXT_LIMIT} знаков ({len(value)})")
+    return value
+
+
+def shown(text: str, limit: int = 200) -> str:
+    """A cell as a report shows it: control and invisible characters as escapes («\\x01»), cut at `limit`."""
+    escaped = _UNPRINTABLE.sub(lambda m: repr(m[0])[1:-1], text)
+    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
 
 
 def parse_decimal(text: str) -> Decimal:

@@ -21,6 +21,8 @@ def _check_digit(digits: str, weights: tuple[int, ...]) -> int:
 def inn_error(inn: str) -> str | None:
     if not inn.isdigit() or len(inn) not in (10, 12):
         return "ИНН: ожидается 10 цифр (организация) или 12 цифр (ИП, физлицо)"
+    if inn.startswith("00"):   # «0000000000» passes the checksum; ФНС's XSD refuses it
+        return "ИНН: код налогового органа 00 не существует"
     if len(inn) == 10:
         valid = _check_digit(inn, _INN10_WEIGHTS) == int(inn[9])
     else:

@@ -8,6 +8,7 @@ from html import escape
 
 from openpyxl import Workbook
 
+from daemon.core.cleaning import shown
 from daemon.core.formats import plural
 
 REPORT_ROW_CAP = 200
@@ -37,8 +38,11 @@ class RowError:
 
     line: int
     column: str
-    value: str
+    value: str    # as shown: control characters escaped, long text cut (every surface can hold it)
     reason: str   # for the operator, in Russian
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "value", shown(self.value))
 
 
 @dataclass(frozen=True)

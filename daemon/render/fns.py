@@ -39,6 +39,7 @@ KND = "1115131"
 FILE_PREFIX = "ON_NSCHFDOPPR"
 FILE_FLAGS = "0_0_0_0_0_00"  # N2…N7: no traceable, marked, alcohol, tobacco or oil goods (services)
 FILE_ID_LIMIT = 255
+ITEM_NAME_LIMIT = 2000   # НаимТов: a service (≤ 1000 characters) with its period and connection address
 # The uuid5 namespace of the GUID in file names. Changing it renames every file already issued.
 FILE_NAMESPACE = uuid.UUID("0c4f7a52-3d2e-4b8a-9f61-2a7d5e9b1c44")
 RUSSIA = {"КодСтр": "643", "НаимСтран": "Россия"}
@@ -265,6 +266,10 @@ def _write_vat(parent: etree._Element, tag: str, exempt: bool, amount: Decimal) 
         _text(node, "СумНал", _money(amount))
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _write_table(body: etree._Element, document: Document) -> None:
     """ТаблСчФакт: one СведТов per line (a service), then totals that are the sums of the lines."""
     table = _el(body, "ТаблСчФакт")
@@ -274,7 +279,7 @@ def _write_table(body: etree._Element, document: Document) -> None:
             table,
             "СведТов",
             НомСтр=str(line.position),
-            НаимТов=line.text,
+            НаимТов=_cut(line.text, ITEM_NAME_LIMIT),
             ОКЕИ_Тов=okei_code(unit),
             НаимЕдИзм=unit,
             КолТов=_measure(line.quantity),

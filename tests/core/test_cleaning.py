@@ -7,7 +7,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.core.cleaning import excel_cell_text, parse_date, parse_decimal, parse_period, parse_vat_rate
+from daemon.core.cleaning import (
+    TEXT_LIMIT,
+    clean_text,
+    excel_cell_text,
+    parse_date,
+    parse_decimal,
+    parse_period,
+    parse_vat_rate,
+    shown,
+)
 from daemon.core.money import NO_VAT, VatRate
 
 
@@ -77,3 +86,33 @@ def test_excel_cell_text_keeps_numbers_as_excel_shows_them():
     """304.52 stays 304.52 (not a binary float tail), 3500.0 shows as 3500."""
     assert excel_cell_text(304.52) == "304.52" and excel_cell_text(3500.0) == "3500"
     assert excel_cell_text(200100) == "200100" and excel_cell_text(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        (" ООО\t«Ёлка»\r\n", "ООО «Ёлка»"),             # tabs and line breaks fold into spaces
+        ("Ро\u00adмаш\u200bка\ufeff", "Ромашка"),      # soft hyphen, zero-width space, BOM removed
+        ("abc\u202egnp.exe", "abcgnp.exe"),             # a bidi override removed, not obeyed
+        ("中文 😀 e\u0301 \ue000", "中文 😀 e\u0301 \ue000"),   # letters, emoji, marks, private use kept
+    ],
+)
+def test_clean_text_keeps_what_outputs_hold(text, value):
+    assert clean_text(text) == value
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x01", "\x0b", "\x1f", "\x7f", "\x85", "\x9f", "\ud800", "\uffff"])
+def test_clean_text_refuses_control_characters_naming_them(char):
+    with pytest.raises(ValueError, match=f"U\\+{ord(char):04X} в позиции 3"):
+        clean_text("ab" + char)
+
+
+def test_clean_text_refuses_more_than_the_limit():
+    assert clean_text("я" * TEXT_LIMIT) == "я" * TEXT_LIMIT
+    with pytest.raises(ValueError, match=f"длиннее {TEXT_LIMIT} знаков"):
+        clean_text("я" * (TEXT_LIMIT + 1))
+
+
+def test_shown_escapes_what_a_report_cannot_hold_and_cuts_long_text():
+    assert shown("ООО \x01Р\u200b") == "ООО \\x01Р\\u200b"
+    assert shown("я" * 300) == "я" * 199 + "…"

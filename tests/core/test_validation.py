@@ -4,7 +4,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from daemon.config import builtin_dir
+from daemon.core.cells import parse_money, parse_quantity
 from daemon.core.reading import RawTable, read_table
 from daemon.core.schema import parse_schema
 from daemon.core.sources.charges import Validated, validate_table
@@ -95,3 +98,21 @@ def test_shared_samples_validate_cleanly(shared_samples):
         result = validate_table(read_table(data, name, SCHEMA), SCHEMA)
         assert result.errors == () and len(result.records) == rows
         assert sum(r.amount for r in result.records) == result.control_totals[0].amount
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "reason"),
+    [
+        (parse_money, "99999999999,99", None),
+        (parse_money, "100000000000,00", "сумма больше 99\u00a0999\u00a0999\u00a0999,99"),
+        (parse_quantity, "999999999,999", None),
+        (parse_quantity, "1000000000", "количество больше 999999999,999"),
+        (parse_quantity, "0,0001", "больше трёх знаков после запятой"),
+    ],
+)
+def test_amounts_and_quantities_are_bounded_by_what_1c_holds(parse, text, reason):
+    if reason is None:
+        assert parse(text) is not None
+    else:
+        with pytest.raises(ValueError, match=reason):
+            parse(text)
