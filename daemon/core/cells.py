@@ -55,6 +55,24 @@ def parse_required_text(text: str) -> str:
     return value
 
 
+def limited(parse: Callable[[str], str], limit: int) -> Callable[[str], str]:
+    """`parse`, refusing a value longer than `limit` characters (a field an output holds fewer of)."""
+
+    def parse_limited(text: str) -> str:
+        value = parse(text)
+        if len(value) > limit:
+            raise ValueError(f"длиннее {limit} знаков ({len(value)})")
+        return value
+
+    return _cached(parse_limited)
+
+
+# ФНС's РеквНомерДок (the contract in «Основание») and КодТов (a service's code) hold no more.
+parse_contract_number = limited(parse_required_text, 255)
+parse_optional_contract_number = limited(parse_text, 255)
+parse_service_code = limited(parse_text, 100)
+
+
 @_cached
 def parse_inn(text: str) -> str:
     value = text.strip()
@@ -113,6 +131,7 @@ def parse_quantity(text: str) -> Decimal | None:
 parse_optional_money, parse_optional_date = _cached(optional(parse_money)), _cached(optional(parse_date))
 
 Text = Annotated[str, BeforeValidator(parse_text)]
+ContractNumber = Annotated[str, BeforeValidator(parse_optional_contract_number)]
 RequiredText = Annotated[str, BeforeValidator(parse_required_text)]
 Money = Annotated[Decimal | None, BeforeValidator(parse_optional_money)]
 RequiredDate = Annotated[date, BeforeValidator(parse_date)]

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.slow
 HEADERS = [
     "Договор", "Лицевой счет", "Клиент", "ИНН", "КПП", "Email", "ID сервиса", "Адрес подключения", "Услуга",
     "Период", "Дата подключения", "Дата отключения", "Абонплата", "Сумма", "Ставка НДС", "Количество",
+    "Юридический адрес", "Дата договора", "Код услуги",
 ]
 # Cyrillic with Ё and «», Latin with diacritics, markup and quote characters, №, currency and other symbols,
 # CJK, Greek, an emoji outside the BMP, a combining accent, a private-use character, a no-break space, and
@@ -34,31 +35,39 @@ MIX = (
     "ООО «Ёлка» Ïñtérnätiönål & <Co> \"Q\" 'R' №1 ₽€© ½∑ 中文 Ελληνικά 😀 e\u0301 \ue000 "
     "a\u00a0b \u200bz\u202ey\u00adx\ufeff "
 )
-LONGEST = (MIX * (TEXT_LIMIT // len(MIX) + 2))
+LONGEST = MIX * (TEXT_LIMIT // len(MIX) + 2)
 
 
-def _longest(prefix: str) -> str:
-    """As long as a cell may be once validation has removed the invisible characters and folded spaces."""
+def _longest(prefix: str, limit: int = TEXT_LIMIT) -> str:
+    """As long as a cell of `limit` characters may be once validation has removed the invisible
+    characters and folded spaces."""
+    def length(text: str) -> int:
+        try:
+            return len(clean_text(text))
+        except ValueError:   # over TEXT_LIMIT
+            return TEXT_LIMIT + 1
+
     text = prefix
     for char in LONGEST:
-        try:
-            clean_text(text + char + "Я")
-        except ValueError:
-            assert len(clean_text(text + "Я")) == TEXT_LIMIT
+        if length(text + char + "Я") > limit:
+            assert length(text + "Я") == limit
             return text + "Я"
         text += char
-    raise AssertionError("LONGEST is shorter than TEXT_LIMIT")
+    raise AssertionError("LONGEST is shorter than the limit")
 
 
 def _export() -> bytes:
     amount = f"{MAX_LINE_AMOUNT}".replace(".", ",")
     rows = [
-        [_longest("Д-"), "999999", _longest("ООО "), "6672002970", "667001001", "buh@client.ru", "1",
-         _longest("г. "), _longest("Услуга "), "11.2026", "", "", amount, amount, "22%", ""],
-        [_longest("Д-"), "999999", _longest("ООО "), "6672002970", "667001001", "buh@client.ru", "2",
-         _longest("г. "), "Вторая услуга", "11.2026", "", "", amount, amount, "22%", ""],
+        [_longest("Д-", 255), "999999", _longest("ООО "), "6672002970", "667001001", "buh@client.ru", "1",
+         _longest("г. "), _longest("Услуга "), "11.2026", "", "", amount, amount, "22%", "",
+         _longest("620000, "), "31.12.1999", _longest("К", 100)],
+        [_longest("Д-", 255), "999999", _longest("ООО "), "6672002970", "667001001", "buh@client.ru", "2",
+         _longest("г. "), "Вторая услуга", "11.2026", "", "", amount, amount, "22%", "",
+         _longest("620000, "), "31.12.1999", "2"],
         ["Д-2", "2", "ИП Малый Пётр Ильич", "500100732259", "", "ip@client.ru", "3", "г. Тверь", "Трафик, ГБ",
-         "11.2026", "", "", "", "0,01", "22%", f"{MAX_QUANTITY}".replace(".", ",")],
+         "11.2026", "", "", "", "0,01", "22%", f"{MAX_QUANTITY}".replace(".", ","),
+         "170000, г. Тверь, ул. Советская, д. 1", "", ""],
     ]
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from daemon.core.cells import (
+    parse_contract_number,
     parse_email,
     parse_inn,
     parse_kpp,
@@ -23,6 +24,7 @@ from daemon.core.cells import (
     parse_period,
     parse_quantity,
     parse_required_text,
+    parse_service_code,
     parse_text,
     parse_vat_rate,
 )
@@ -95,13 +97,13 @@ class ChargeRow:
 
 # Each field's parser, in the order a row's errors are reported.
 _CHARGE_PARSERS: dict[str, Callable[[str], object]] = {
-    "contract": parse_required_text, "account": parse_text, "client_name": parse_required_text,
+    "contract": parse_contract_number, "account": parse_text, "client_name": parse_required_text,
     "inn": parse_inn, "kpp": parse_kpp, "email": parse_email, "service_id": parse_text,
     "address": parse_text, "service_name": parse_required_text, "period": parse_period,
     "quantity": parse_quantity, "unit": parse_text, "price": parse_optional_money,
     "amount": parse_optional_money, "vat_rate": parse_vat_rate, "active_from": parse_optional_date,
     "active_to": parse_optional_date, "monthly_fee": parse_optional_money, "manager_email": parse_email,
-    "edo_id": parse_text, "service_code": parse_text, "buyer_address": parse_text,
+    "edo_id": parse_text, "service_code": parse_service_code, "buyer_address": parse_text,
     "contract_date": parse_optional_date,
 }
 _REQUIRED_FIELDS = frozenset(f.name for f in fields(ChargeRow) if f.default is MISSING)

@@ -12,7 +12,17 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-from daemon.core.cells import Email, Inn, Kpp, OptionalDate, RequiredDate, RequiredText, Text, parse_money
+from daemon.core.cells import (
+    ContractNumber,
+    Email,
+    Inn,
+    Kpp,
+    OptionalDate,
+    RequiredDate,
+    RequiredText,
+    Text,
+    parse_money,
+)
 from daemon.core.documents import (
     CardBook,
     Document,
@@ -122,7 +132,7 @@ class PayoutRow(BaseModel):
     email: Email = None
     address: Text = ""
     contract_url: Text = ""
-    contract_number: Text = ""
+    contract_number: ContractNumber = ""
     contract_date: OptionalDate = None
     registered_at: RequiredDate
     amount: Annotated[Decimal, BeforeValidator(_positive_money)]
