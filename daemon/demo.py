@@ -67,7 +67,10 @@ def demo_summary(ws: Workspace, shown_root: Path) -> str:
     return "\n".join(lines)
 
 
-MAIL_STATUS = {"sent": "отправлено", "queued": "в очереди", "failed": "не отправлено"}
+MAIL_STATUS = {
+    "written": "записано в mail/ (.eml)", "sent": "отправлено по SMTP", "queued": "в очереди",
+    "failed": "не отправлено",
+}
 OUTPUT_FOLDERS = (
     ("обмен с 1С (EnterpriseData)", "outbox/1c"),
     ("ЭДО (ФНС XML)", "outbox/edo"),
