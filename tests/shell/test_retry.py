@@ -51,6 +51,6 @@ def test_retry_usage_errors(early_acceptances, capsys):
     """Neither a file nor --all, or a file not in quarantine, exits 2 with a Russian message."""
     ws = early_acceptances
     assert main(["retry", "-w", str(ws.root)]) == 2
-    assert "укажите файл из карантина или --all" in capsys.readouterr().err
+    assert "укажите файл из карантина, --all или --mail" in capsys.readouterr().err
     assert main(["retry", "nothing.csv", "-w", str(ws.root)]) == 2
     assert "такого файла нет в карантине" in capsys.readouterr().err
