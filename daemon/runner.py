@@ -175,7 +175,7 @@ def _process(path: Path, data: bytes, sha256: str, source: str, ctx: Context,
             kind.commit(conn, planned.plan, intake)
     if isinstance(planned, Rejected):
         return quarantine(path, intake, planned.report, ctx), planned.rows
-    kind.describe(planned.plan, path.name)
+    kind.describe(planned.plan, display_name(path.name))
     return _finish(path, CommittedFile(source, sha256, now), planned.skipped, ctx), planned.rows
 
 

@@ -19,6 +19,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,8 @@ from aiosmtpd.controller import Controller
 
 from daemon.cli import main
 from daemon.core.report import sidecar_name
+from daemon.status import collect_status, format_status
+from daemon.store import Store
 from daemon.workspace import Workspace
 from tests.workspaces import files_in, make_workspace, start_daemon, wait_for
 
@@ -46,6 +51,11 @@ PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2   # <linux/prc
 def _name(case: dict[str, Any]) -> str:
     """The entry's name as Python sees it on disk: bytes that are not UTF-8 become surrogates."""
     return os.fsdecode(bytes.fromhex(case["name_hex"])) if "name_hex" in case else case["name"]
+
+
+def _shown(case: dict[str, Any]) -> str:
+    """The name as reports, the store and mails show it."""
+    return str(case.get("shown_name", case.get("name")))
 
 
 def _outside(tmp_path: Path) -> Path:
@@ -116,16 +126,36 @@ def _assert_outcome(ws: Workspace, case: dict[str, Any], tmp_path: Path) -> None
     if expected["outcome"] == "quarantined":
         report = _quarantined(ws, name)
         assert report["reason"].startswith(expected["reason"]), report["reason"]
+        assert report["file"] == _shown(case)
+        wait_for(lambda: f"«{_shown(case)}»" in _notice_subjects(ws), what="the operator's notice")
+        assert f"quarantine/charges/{_shown(case)}" in _status_lines(ws)
         if case["entry"] == "symlink":  # the link itself was moved, its target never touched
             assert os.readlink(ws.quarantine("charges") / name) == str(_target(case, tmp_path))
     else:
         archived = wait_for(lambda: [p for p in files_in(ws.root / "archive") if p.name == name],
                             what=f"{name!r} archived under its own name")
         assert archived[0].read_bytes() == (FILES / case["content"]).read_bytes()
-        assert (expected["stored_name"], "done") in _rows(ws, "SELECT name, outcome FROM files")
+        assert (_shown(case), "done") in _rows(ws, "SELECT name, outcome FROM files")
     if case.get("target") == "outside.csv":
         assert _outside(tmp_path).read_bytes() == (FILES / "outside.csv").read_bytes()
     _assert_nothing_from_outside(ws)
+
+
+def _status_lines(ws: Workspace) -> list[str]:
+    """`billdrop status` as printed (UTF-8 text), split into stripped lines."""
+    store = Store(ws.state_path)
+    try:
+        text = format_status(collect_status(ws, store, date.today()))
+    finally:
+        store.close()
+    text.encode("utf-8")  # printable: a name's undecodable bytes used to make print() fail
+    return [line.strip() for line in text.splitlines()]
+
+
+def _notice_subjects(ws: Workspace) -> str:
+    """The subjects of the mails written to mail/ (the workspace has no SMTP relay), one per line."""
+    parse = BytesParser(policy=policy.default).parsebytes
+    return "\n".join(str(parse(p.read_bytes())["Subject"]) for p in files_in(ws.mail_dir, "*.eml"))
 
 
 class Daemon:
