@@ -20,12 +20,14 @@ from daemon.config import ConfigError, Settings, builtin_dir, load_settings, res
 from daemon.context import load_schemas
 from daemon.core.cancellations import KIND_NAMES, Refused
 from daemon.core.documents import DocumentKind
+from daemon.core.report import FileReport
 from daemon.demo import demo_summary, run_demo
+from daemon.inbox import Unfit
 from daemon.install import SERVICE_USER, SHIPPED_WORKSPACE, install_service
 from daemon.lock import WorkspaceBusy, workspace_lock
 from daemon.log import LOG_LEVELS, configure_logging
 from daemon.mailer import MailError, compose, mail_file
-from daemon.runner import Failed, Planned, Quarantined, Rejected, check_file, plan_file
+from daemon.runner import Failed, Planned, Quarantined, Rejected, check_file, plan_file, take_input
 from daemon.service import mail_transport, remind_once, run_once, serve
 from daemon.status import collect_status, format_status, status_json
 from daemon.store import Store
@@ -284,10 +286,16 @@ def _check(args: argparse.Namespace) -> int:
         resource_dir(root, "inbox_schemas") if root else builtin_dir("inbox_schemas"), settings
     )
     conf = settings.sources[args.source]
-    try:
-        data = args.file.read_bytes()
+    try:  # as `process` reads it: a regular file within the size limit, never a link, a FIFO or a device
+        taken = take_input(args.file, args.source, settings, schemas, sole_name=False)
     except FileNotFoundError:
         raise ConfigError(f"файл не найден: {args.file}") from None
+    except OSError as exc:
+        raise ConfigError(f"{args.file}: {exc.strerror}") from None
+    if isinstance(taken, Unfit):
+        print(FileReport.for_file(args.file.name, args.source, taken.reason).as_text())
+        return EXIT_QUARANTINED
+    data = taken.data
     print(
         f"{args.file.name}: источник «{args.source}» (вид {conf.kind}, схема {conf.schema_name})",
         file=sys.stderr,

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass, replace
+from io import BufferedReader
 from itertools import count
 from pathlib import Path
+
+from daemon.core.report import display_name
 
 # Office lock files, OS/NAS metadata and partial downloads; matched case-insensitively.
 JUNK_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "@eadir", "#recycle", "$recycle.bin"})
@@ -20,6 +25,8 @@ _WINDOWS_RESERVED = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re
 # Bytes, not characters: Cyrillic takes two bytes in UTF-8 and ext4/NTFS limits are ~255 bytes.
 # Leave room for a collision suffix " (12)" and the ".<name>.<pid>.tmp" of atomic writes.
 MAX_NAME_BYTES = 200
+# What the filesystem takes (ext4, XFS, NTFS via SMB): an inbox file's own name may be this long.
+FS_NAME_BYTES = 255
 
 # Errors of a claim that mean "try again later": an SMB writer still holds the file.
 _BUSY_ERRNOS = frozenset({errno.EBUSY, errno.EACCES, errno.EPERM, errno.ETXTBSY})
@@ -38,11 +45,13 @@ def is_junk(name: str) -> bool:
 
 @dataclass(frozen=True)
 class _Track:
-    signature: tuple[int, int] | None  # (size, mtime_ns) of the latest observation; None: only events so far
+    signature: tuple[int, int] | None  # (size, mtime_ns) of the latest stat; None: only events so far
     first_seen: float                   # when the file was first noticed; orders delivery
     quiet_since: float                  # the latest change: an event, or a new size/mtime
     last_observed: float | None         # the latest stat that saw `signature`
     settled: bool = False               # the last event said the content is complete: closed, or renamed in
+    closed: bool = False                # its writer closed it at least once
+    reopened: bool = False              # written again after a close: an appending writer, not a whole file
 
 
 class ReadinessTracker:
@@ -53,7 +62,10 @@ class ReadinessTracker:
     complete — the writer closed it (inotify's IN_CLOSE_WRITE: local writers and Samba) or it was
     renamed into the folder whole — `settle_s` is enough for a non-empty file: a one-row payout is
     processed within a second, while a file still being written (a "modified" event last) and polled
-    network shares keep the full quiet period. Times come from the caller's clock.
+    network shares keep the full quiet period. A file written again after it was closed (`echo >>` row
+    by row, an FTP resume) may be reopened after any close, so it keeps the full quiet period for good:
+    a writer that pauses for less than `quiet_s` between its writes never has its file taken.
+    Times come from the caller's clock.
     """
 
     def __init__(self, quiet_s: float, settle_s: float = 0.5) -> None:
@@ -61,15 +73,21 @@ class ReadinessTracker:
         self.settle_s = min(settle_s, quiet_s)
         self._tracks: dict[Path, _Track] = {}
 
-    def touch(self, path: Path, now: float, *, settled: bool = False) -> None:
-        """Record an event for `path`: it may have changed, so its quiet period starts again."""
+    def touch(self, path: Path, now: float, *, settled: bool = False, closed: bool = False) -> None:
+        """Record an event for `path`: it may have changed, so its quiet period starts again.
+
+        `settled`: the event says the content is complete (`closed`: its writer closed it).
+        """
         track = self._tracks.get(path)
         if track is None:
             self._tracks[path] = _Track(
-                None, first_seen=now, quiet_since=now, last_observed=None, settled=settled
+                None, first_seen=now, quiet_since=now, last_observed=None, settled=settled, closed=closed
             )
         else:
-            self._tracks[path] = replace(track, quiet_since=max(track.quiet_since, now), settled=settled)
+            self._tracks[path] = replace(
+                track, quiet_since=max(track.quiet_since, now), settled=settled,
+                closed=track.closed or closed, reopened=track.reopened or (track.closed and not settled),
+            )
 
     def observe(self, path: Path, size: int, mtime_ns: int, now: float) -> None:
         """Record a stat of `path` taken at `now`; a new size or mtime restarts the quiet period."""
@@ -100,7 +118,8 @@ class ReadinessTracker:
         return list(self._tracks)
 
     def _quiet_for(self, track: _Track) -> float:
-        complete = track.settled and track.signature is not None and track.signature[0] > 0
+        complete = (track.settled and not track.reopened
+                    and track.signature is not None and track.signature[0] > 0)
         return self.settle_s if complete else self.quiet_s
 
     def ready(self, now: float) -> list[Path]:
@@ -158,8 +177,16 @@ def free_path(folder: Path, name: str) -> Path:
     if not os.path.lexists(candidate):
         return candidate
     stem, suffix = _split_suffix(name)
-    numbered = (folder / f"{stem} ({number}){suffix}" for number in count(2))
+    numbered = (folder / _numbered(stem, number, suffix) for number in count(2))
     return next(path for path in numbered if not os.path.lexists(path))
+
+
+def _numbered(stem: str, number: int, suffix: str) -> str:
+    """`stem (number)suffix`, the stem cut (by whole characters) so the name fits the filesystem."""
+    tail = f" ({number}){suffix}"
+    while len(os.fsencode(stem + tail)) > FS_NAME_BYTES:
+        stem = stem[:-1]
+    return stem + tail
 
 
 def _split_suffix(name: str) -> tuple[str, str]:
@@ -200,3 +227,98 @@ def _truncate(name: str) -> str:
 def inside(root: Path, path: Path) -> bool:
     """Whether `path` is `root` or lies below it once `..` and symlinks are resolved."""
     return path.resolve().is_relative_to(root.resolve())
+
+
+@dataclass(frozen=True)
+class Taken:
+    """The bytes of a regular file read through one descriptor, and their sha256."""
+
+    data: bytes
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Unfit:
+    """An entry billdrop does not read, and why (for the operator, in Russian).
+
+    `key` stands for the entry in the store: the sha256 of its content when it was hashed (too big),
+    else of what identifies the entry itself (kind, device, inode, mtime, size, name).
+    """
+
+    reason: str
+    key: str
+
+
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+_NOT_A_FILE = (
+    (stat.S_ISDIR, "папка, а не файл: вложенные папки не читаются — положите файлы прямо в папку источника"),
+    (stat.S_ISFIFO, "именованный канал (FIFO), а не файл: читаются только обычные файлы"),
+    (stat.S_ISSOCK, "сокет, а не файл: читаются только обычные файлы"),
+    (stat.S_ISCHR, "файл устройства, а не обычный файл: читаются только обычные файлы"),
+    (stat.S_ISBLK, "файл устройства, а не обычный файл: читаются только обычные файлы"),
+)
+
+
+def take(path: Path, max_bytes: int, *, sole_name: bool = True) -> Taken | Unfit:
+    """Read `path` if it is a regular file of at most `max_bytes` (and, with `sole_name`, of one name).
+
+    The entry is judged by lstat before it is opened, so a device or a FIFO is never opened, and by
+    fstat of the descriptor it is read through: opened with O_NOFOLLOW, a symlink is never followed,
+    even one swapped in after the lstat, and O_NONBLOCK keeps a FIFO swapped in from blocking. A hard
+    link (`sole_name`) is refused: the archive must keep an original nobody can change from elsewhere.
+    A missing file and other failures of the machine are raised.
+    """
+    entry = os.lstat(path)
+    if not stat.S_ISREG(entry.st_mode):
+        return Unfit(_kind_reason(path, entry), _entry_key(path, entry))
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as error:
+        if error.errno not in (errno.ELOOP, errno.EACCES, errno.EPERM):
+            raise
+        if error.errno == errno.ELOOP:  # replaced by a symlink since the lstat
+            return Unfit(_kind_reason(path, os.lstat(path)), _entry_key(path, entry))
+        reason = (f"нет права на чтение файла (владелец uid {entry.st_uid}, права "
+                  f"{stat.filemode(entry.st_mode)}): дайте службе billdrop право его читать и верните файл "
+                  "командой billdrop retry")
+        return Unfit(reason, _entry_key(path, entry))
+    with open(fd, "rb") as handle:
+        return _read(handle, path, max_bytes, sole_name)
+
+
+def _read(handle: BufferedReader, path: Path, max_bytes: int, sole_name: bool) -> Taken | Unfit:
+    opened = os.fstat(handle.fileno())
+    if not stat.S_ISREG(opened.st_mode):
+        return Unfit(_kind_reason(path, opened), _entry_key(path, opened))
+    if sole_name and opened.st_nlink > 1:
+        reason = (f"у файла есть и другие имена (жёстких ссылок: {opened.st_nlink}), его можно изменить "
+                  "в обход billdrop, а архив хранит неизменный оригинал: положите в папку копию файла")
+        return Unfit(reason, _entry_key(path, opened))
+    if opened.st_size <= max_bytes:
+        data = handle.read(max_bytes + 1)
+        if len(data) <= max_bytes:
+            return Taken(data, hashlib.sha256(data).hexdigest())
+        handle.seek(0)  # it grew while being read
+    # refused unread: a huge export must not take the memory
+    digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    size = max(opened.st_size, handle.tell())
+    reason = (f"файл {size / 2**20:.0f} МБ больше предела {max_bytes // 2**20} МБ ([limits] "
+              "max_file_megabytes в схеме источника): разделите выгрузку на части")
+    return Unfit(reason, digest)
+
+
+def _kind_reason(path: Path, entry: os.stat_result) -> str:
+    if stat.S_ISLNK(entry.st_mode):
+        try:
+            target = display_name(os.readlink(path))
+        except OSError:
+            target = "?"
+        return (f"символическая ссылка на «{target}», а не файл: ссылки не открываются, чтобы не читать "
+                "файлы вне рабочей папки — положите в папку сам файл")
+    return next((reason for is_kind, reason in _NOT_A_FILE if is_kind(entry.st_mode)),
+                "не обычный файл: читаются только обычные файлы")
+
+
+def _entry_key(path: Path, entry: os.stat_result) -> str:
+    identity = (stat.S_IFMT(entry.st_mode), entry.st_dev, entry.st_ino, entry.st_mtime_ns, entry.st_size)
+    return hashlib.sha256(f"{identity}:".encode() + os.fsencode(path.name)).hexdigest()

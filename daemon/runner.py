@@ -6,7 +6,6 @@ uncommitted one is processed from scratch, a quarantined one is reported once.
 """
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -21,7 +20,7 @@ from daemon import inbox
 from daemon.config import Settings
 from daemon.context import Context
 from daemon.core.reading import FileError
-from daemon.core.report import ERRORS_HTML, FileReport, report_sidecars, sidecar_name
+from daemon.core.report import ERRORS_HTML, FileReport, display_name, report_sidecars, sidecar_name
 from daemon.core.rows import Checked
 from daemon.core.schema import DEFAULT_MAX_FILE_BYTES, SourceSchema
 from daemon.mail_queue import outputs_failed_notice, quarantine_notice
@@ -122,23 +121,18 @@ def plan_file(conn: sqlite3.Connection, checked: Checked[Any], file_name: str, s
 def process_file(path: Path, source: str, ctx: Context, *, retry_now: bool = True) -> FileOutcome:
     """Process a file claimed into work/; `retry_now=False` (the daemon) lets a failing file's backoff run."""
     started = time.monotonic()
-    limit = _size_limit(source, ctx)
-    size = path.stat().st_size
+    taken = take_input(path, source, ctx.settings, ctx.schemas)
     outcome: FileOutcome
-    if size > limit:  # refused unread: a huge export must not take the memory
-        with open(path, "rb") as handle:
-            sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
-        reason = (f"файл {size / 2**20:.0f} МБ больше предела {limit // 2**20} МБ для источника «{source}» "
-                  "([limits] max_file_megabytes в его схеме): разделите выгрузку на части")
+    if isinstance(taken, inbox.Unfit):  # refused unread: not a file of its own, unreadable or too big
+        sha256 = taken.key
         intake = Intake(path.name, sha256, source, 0, ctx.clock())
-        outcome, rows = quarantine(path, intake, FileReport.for_file(path.name, source, reason), ctx), 0
+        outcome, rows = quarantine(path, intake, FileReport.for_file(path.name, source, taken.reason), ctx), 0
     else:
-        data = path.read_bytes()
-        sha256 = hashlib.sha256(data).hexdigest()
-        outcome, rows = _process(path, data, sha256, source, ctx, retry_now)
+        sha256 = taken.sha256
+        outcome, rows = _process(path, taken.data, sha256, source, ctx, retry_now)
     if isinstance(outcome, Waiting):
         return outcome
-    log.bind(file=path.name, source=source, sha256=sha256[:12]).info(
+    log.bind(file=display_name(path.name), source=source, sha256=sha256[:12]).info(
         "file.processed",
         outcome=type(outcome).__name__.lower(),
         rows=rows,
@@ -149,9 +143,12 @@ def process_file(path: Path, source: str, ctx: Context, *, retry_now: bool = Tru
     return outcome
 
 
-def _size_limit(source: str, ctx: Context) -> int:
-    schema = schema_of(source, ctx.settings, ctx.schemas)
-    return schema.max_file_bytes if schema else DEFAULT_MAX_FILE_BYTES
+def take_input(path: Path, source: str, settings: Settings, schemas: Mapping[str, SourceSchema],
+               *, sole_name: bool = True) -> inbox.Taken | inbox.Unfit:
+    """The file's bytes as `process` reads them: a regular file, never through a link, without blocking,
+    within its source's size limit (inbox.take)."""
+    schema = schema_of(source, settings, schemas)
+    return inbox.take(path, schema.max_file_bytes if schema else DEFAULT_MAX_FILE_BYTES, sole_name=sole_name)
 
 
 def _process(path: Path, data: bytes, sha256: str, source: str, ctx: Context,
@@ -178,7 +175,7 @@ def _process(path: Path, data: bytes, sha256: str, source: str, ctx: Context,
             kind.commit(conn, planned.plan, intake)
     if isinstance(planned, Rejected):
         return quarantine(path, intake, planned.report, ctx), planned.rows
-    kind.describe(planned.plan, path.name)
+    kind.describe(planned.plan, display_name(path.name))
     return _finish(path, CommittedFile(source, sha256, now), planned.skipped, ctx), planned.rows
 
 
@@ -225,9 +222,8 @@ def quarantine(path: Path, intake: Intake, report: FileReport, ctx: Context) -> 
         notice = quarantine_notice(report, html_report, intake.sha256, ctx.mail, ctx.settings.mail.operators)
         mail_queue.enqueue(conn, notice, intake.now)
     ctx.move(path, target.parent, name=target.name)
-    log.warning(
-        "file.quarantined", file=path.name, source=intake.source, errors=report.total_errors, to=str(target)
-    )
+    log.warning("file.quarantined", file=display_name(path.name), source=intake.source,
+                errors=report.total_errors, to=display_name(str(target)))
     return Quarantined(report.reason, report.total_errors)
 
 

@@ -19,7 +19,7 @@ from daemon.core.rows import Checked
 from daemon.dunning import queue_reminders
 from daemon.mail_queue import flush_mail
 from daemon.mailer import EmlFolderTransport, SmtpTransport, Transport
-from daemon.runner import Failed, FileOutcome, Quarantined, Waiting, process_file, schema_of
+from daemon.runner import Failed, FileOutcome, Quarantined, Waiting, process_file, schema_of, take_input
 from daemon.sources import KINDS
 from daemon.watcher import InboxWatcher, ReadyFile, WatchedFolder
 from daemon.workspace import Workspace
@@ -47,8 +47,9 @@ def flush(ctx: Context, transport: Transport) -> dict[str, int]:
 def resume_work(ctx: Context, *, retry_now: bool = True) -> list[FileOutcome]:
     """Finish files a previous run left in work/ (claimed, maybe committed, not archived)."""
     outcomes = []
+    # every entry: a symlink or FIFO claimed before a crash is quarantined, never skipped
     left = (ReadyFile(source, path) for source in ctx.settings.sources
-            for path in ctx.workspace.work(source).iterdir() if path.is_file())
+            for path in ctx.workspace.work(source).iterdir())
     for ready in processing_order(ctx, left):
         outcome = process_file(ready.path, ready.source, ctx, retry_now=retry_now)
         if not isinstance(outcome, Waiting):
@@ -64,7 +65,7 @@ def process_inboxes(ctx: Context) -> list[FileOutcome]:
         ReadyFile(source, path)
         for source in ctx.settings.sources
         for path in ctx.workspace.inbox(source).iterdir()
-        if path.is_file() and not inbox.is_junk(path.name)
+        if not inbox.is_junk(path.name)  # links, FIFOs, folders too: the runner refuses them by kind
     )
     for ready in processing_order(ctx, waiting):
         claimed = inbox.claim(ready.path, ctx.workspace.work(ready.source))
@@ -86,18 +87,20 @@ def processing_order(ctx: Context, files: Iterable[ReadyFile]) -> list[ReadyFile
 def _earliest_payout(ready: ReadyFile, ctx: Context) -> date:
     """The earliest payout date the file's valid rows carry (read as the kind reads it); none: last."""
     try:
-        data = ready.path.read_bytes()
-    except OSError:
+        taken = take_input(ready.path, ready.source, ctx.settings, ctx.schemas)
+    except OSError:  # gone since it was listed
         return date.max
-    schema = schema_of(ready.source, ctx.settings, dict(ctx.schemas))
-    checked = KINDS["payouts"].check(data, ready.path.name, schema)
+    if isinstance(taken, inbox.Unfit):  # a link, FIFO or unreadable file is refused, never read here
+        return date.max
+    schema = schema_of(ready.source, ctx.settings, ctx.schemas)
+    checked = KINDS["payouts"].check(taken.data, ready.path.name, schema)
     records = checked.records if isinstance(checked, Checked) else ()
     return min((r.payout_date for r in records), default=date.max)
 
 
 def _mtime(path: Path) -> float:
     try:
-        return path.stat().st_mtime
+        return path.lstat().st_mtime
     except OSError:  # gone since it was listed: its claim will find nothing
         return 0.0
 

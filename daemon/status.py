@@ -14,7 +14,7 @@ from decimal import Decimal
 from daemon.core.cancellations import KIND_NAMES
 from daemon.core.documents import DocumentKind
 from daemon.core.formats import format_date, format_roubles, month_name, plural, plural_word
-from daemon.core.report import is_sidecar
+from daemon.core.report import display_name, is_sidecar
 from daemon.core.sources.bank import invoice_status
 from daemon.mailer import CONTROL_CHARACTER
 from daemon.store import Store, cancellations, files, invoices, mail
@@ -38,10 +38,10 @@ def collect_status(ws: Workspace, store: Store, today: date) -> dict:
         for i in due
         if i.outstanding > 0
     ]
-    quarantine = sorted(
-        p.relative_to(ws.root).as_posix()
-        for p in (ws.root / "quarantine").rglob("*")
-        if p.is_file() and not is_sidecar(p.name)
+    quarantine = sorted(  # every entry of quarantine/<source>/: links, FIFOs and folders are refused too
+        display_name(p.relative_to(ws.root).as_posix())
+        for p in (ws.root / "quarantine").glob("*/*")
+        if not is_sidecar(p.name)
     )
     return {
         "date": today.isoformat(),

@@ -8,6 +8,8 @@ startup scan + rescan ──observe──┘                         │ ready, 
 ```
 Events only say "look at this path again"; every decision is taken by the poller thread from stats,
 so lost events (inotify overflow, network shares, an observer that died) cost latency, never files.
+Every entry is delivered once quiet, not only regular files: the runner refuses symlinks, FIFOs,
+folders and hard links by what the claimed entry is, so they go to quarantine instead of staying unseen.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from daemon.core.report import display_name
 from daemon.inbox import ReadinessTracker, is_junk
 
 log = structlog.get_logger()
@@ -55,21 +58,22 @@ class ReadyFile:
 
 
 class _EventHandler(FileSystemEventHandler):
-    """Turns watchdog events of one flat folder into tracker touches; never raises."""
+    """Turns watchdog events of one flat folder's entries into tracker touches; never raises."""
 
-    def __init__(self, folder: Path, touch: Callable[[Path, bool], None]) -> None:
+    def __init__(self, folder: Path, touch: Callable[[Path, str], None]) -> None:
         self._folder = folder
         self._touch = touch
 
     def dispatch(self, event: FileSystemEvent) -> None:
         try:
-            if event.is_directory or event.event_type not in _CONTENT_EVENTS:
+            if event.event_type not in _CONTENT_EVENTS:
                 return
             # a rename inside the folder reports the new name as dest_path
             raw = event.dest_path if event.event_type == "moved" else event.src_path
             path = Path(os.fsdecode(raw))
+            # the folder's own events have another parent; a subfolder's entry is refused when claimed
             if path.parent == self._folder and not is_junk(path.name):
-                self._touch(path, event.event_type in _SETTLED_EVENTS)
+                self._touch(path, event.event_type)
         except Exception:  # an exception here kills watchdog's dispatcher thread (watchdog#793)
             log.exception("watcher.event_failed", event=repr(event))
 
@@ -185,7 +189,8 @@ class InboxWatcher:
             if path not in self._stuck:
                 # once per file: a claim denied for good (permissions) would otherwise be silent
                 self._stuck.add(path)
-                log.warning("file.still_in_inbox", source=self._source_of[path.parent], file=path.name)
+                log.warning("file.still_in_inbox", source=self._source_of[path.parent],
+                            file=display_name(path.name))
 
     # the poller thread -----------------------------------------------------------------------
     def _run(self) -> None:
@@ -210,7 +215,7 @@ class InboxWatcher:
         stats = [(path, _stat(path)) for path in pending]
         with self._lock:
             for path, result in stats:
-                if result is None or not stat.S_ISREG(result.st_mode):
+                if result is None:
                     self._tracker.vanished(path, now)
                 else:
                     self._tracker.observe(path, result.st_size, result.st_mtime_ns, now)
@@ -221,12 +226,14 @@ class InboxWatcher:
                 self._in_flight.add(path)
                 source = self._source_of[path.parent]
                 self._ready.put(ReadyFile(source, path))
-                log.info("file.ready", source=source, file=path.name)
+                log.info("file.ready", source=source, file=display_name(path.name))
 
-    def _touch(self, path: Path, settled: bool = False) -> None:
+    def _touch(self, path: Path, event_type: str) -> None:
         with self._lock:
             if path not in self._in_flight:
-                self._tracker.touch(path, self._clock(), settled=settled)
+                self._tracker.touch(
+                    path, self._clock(), settled=event_type in _SETTLED_EVENTS, closed=event_type == "closed"
+                )
 
     def _rescan(self, *, startup: bool) -> None:
         """List every folder and observe each file: catches whatever the events missed."""
@@ -349,13 +356,10 @@ def _stat(path: Path) -> os.stat_result | None:
 
 
 def _list_files(folder: Path) -> list[tuple[Path, os.stat_result]]:
-    """Regular, non-junk files directly in `folder`; none if it cannot be listed (share gone)."""
+    """Non-junk entries directly in `folder`, of any kind; none if it cannot be listed (share gone)."""
     try:
         with os.scandir(folder) as entries:
-            candidates = [
-                Path(entry.path) for entry in entries
-                if not is_junk(entry.name) and entry.is_file(follow_symlinks=False)
-            ]
+            candidates = [Path(entry.path) for entry in entries if not is_junk(entry.name)]
     except OSError:
         return []
     stats = ((path, _stat(path)) for path in candidates)

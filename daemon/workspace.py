@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from daemon.config import ConfigError
 from daemon.core.documents import Document
 from daemon.inbox import safe_name
 
@@ -61,7 +62,20 @@ class Workspace:
         made = [folder for folder in folders if not folder.is_dir()]
         for folder in made:
             folder.mkdir(parents=True, exist_ok=True)
+        self._refuse_links(sources)
         return made
+
+    def _refuse_links(self, sources: list[str]) -> None:
+        """Files are moved out of inbox/ and through work/, quarantine/ and archive/ by rename: a folder
+        there that is a symlink would make billdrop take files from (or put them into) another place."""
+        folders = [self.root / name for name in ("inbox", "work", "quarantine", "archive")]
+        folders += [path for source in sources for path in (self.inbox(source), self.work(source),
+                                                             self.quarantine(source))]
+        links = [self.relative(path) for path in folders if path.is_symlink()]
+        if links:
+            raise ConfigError(f"в рабочей папке {self.root} символические ссылки вместо папок: "
+                              f"{', '.join(links)}; замените их настоящими папками (файлы перемещаются "
+                              "переименованием)")
 
 
 def foreign_owner(root: Path) -> tuple[int, int] | None:

@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pypdf import PdfReader
 
@@ -43,8 +44,9 @@ def wait_for(condition: Callable[[], object], timeout: float = 60.0, what: str =
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def start_daemon(ws: Workspace, log_path: Path) -> subprocess.Popen:
-    """`billdrop run -w WS` as a real process, logging JSON lines to `log_path`."""
+def start_daemon(ws: Workspace, log_path: Path, **popen: Any) -> subprocess.Popen:
+    """`billdrop run -w WS` as a real process, logging JSON lines to `log_path`; `popen` adds Popen
+    arguments (`user=` to run it as another user)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
         [sys.executable, "-m", "daemon", "run", "-w", str(ws.root)],
@@ -52,6 +54,7 @@ def start_daemon(ws: Workspace, log_path: Path) -> subprocess.Popen:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=open(log_path, "wb"),
+        **popen,
     )
 
 

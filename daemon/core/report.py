@@ -1,8 +1,10 @@
 """Row errors and the quarantine report: JSON for machines, HTML and XLSX for people (core)."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import re
 from dataclasses import asdict, dataclass
 from html import escape
 
@@ -18,13 +20,37 @@ ERRORS_HTML = ".errors.html"
 ERRORS_XLSX = ".errors.xlsx"
 SIDECAR_SUFFIXES = (ERRORS_JSON, ERRORS_HTML, ERRORS_XLSX)
 ERROR_FORMS = ("ошибка", "ошибки", "ошибок")
+# A sidecar is written through a temp name ".<sidecar>.<pid>.tmp" that must stay within the 255 bytes
+# filesystems allow, whatever the length of the quarantined file's name.
+SIDECAR_MAX_BYTES = 200
+# What a name cannot show as is: bytes that are not UTF-8 (os.fsdecode turns each into a lone surrogate,
+# which SQLite, JSON files and mail refuse) and control characters.
+_UNPRINTABLE = re.compile(r"[\udc80-\udcff\x00-\x1f\x7f-\x9f]")
+
+
+def display_name(name: str) -> str:
+    """A file name as reports, the store and logs show it: «отчёт\\xff.csv» for a name with byte 0xFF.
+
+    Valid UTF-8 names stay as they are; a byte that is not UTF-8, or a control character, is shown as
+    \\xNN, so the result is plain text that can be stored and mailed.
+    """
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m[0]) & 0xFF:02x}", name)
 
 
 def sidecar_name(name: str, suffix: str) -> str:
-    """The name of a quarantined file's report in one format: «x.csv» → «x.csv.errors.json»."""
+    """The name of a quarantined file's report in one format: «x.csv» → «x.csv.errors.json».
+
+    A name that is not plain text or too long is shown escaped and shortened, with a hash of the
+    original so that two long names never share a report: «ддд…ддд~1a2b3c4d5e6f.errors.json».
+    """
     if suffix not in SIDECAR_SUFFIXES:
         raise ValueError(f"not a quarantine report suffix: {suffix!r}")
-    return name + suffix
+    shown = display_name(name)
+    if shown == name and len((name + suffix).encode()) <= SIDECAR_MAX_BYTES:
+        return name + suffix
+    tail = f"~{hashlib.sha256(name.encode('utf-8', 'surrogateescape')).hexdigest()[:12]}{suffix}"
+    stem = shown.encode()[: SIDECAR_MAX_BYTES - len(tail)].decode(errors="ignore")
+    return stem + tail
 
 
 def is_sidecar(name: str) -> bool:
@@ -57,13 +83,14 @@ class FileReport:
 
     @classmethod
     def for_file(cls, file_name: str, source: str, reason: str) -> FileReport:
-        return cls(file_name, source, reason, (), 1)
+        """`file_name` as it is on disk: the report shows it with display_name."""
+        return cls(display_name(file_name), source, reason, (), 1)
 
     @classmethod
     def for_rows(cls, file_name: str, source: str, errors: list[RowError]) -> FileReport:
         ordered = sorted(errors, key=lambda e: (e.line, e.column))
         reason = f"{plural(len(errors), *ERROR_FORMS)} в строках" if errors else ""
-        return cls(file_name, source, reason, tuple(ordered[:REPORT_ROW_CAP]), len(errors))
+        return cls(display_name(file_name), source, reason, tuple(ordered[:REPORT_ROW_CAP]), len(errors))
 
     def as_text(self) -> str:
         if not self.total_errors:

@@ -5,12 +5,14 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+from daemon.core.report import display_name
+
 
 @dataclass(frozen=True)
 class Intake:
     """The file being committed, as the store records it."""
 
-    name: str
+    name: str   # as on disk; stored as display_name shows it (SQLite takes no undecodable bytes)
     sha256: str
     source: str
     rows: int
@@ -45,7 +47,8 @@ def record_committed(conn: sqlite3.Connection, intake: Intake, documents: int) -
         "source=excluded.source, name=excluded.name, rows=excluded.rows, documents=excluded.documents, "
         "committed_at=excluded.committed_at, finished_at=NULL, attempts=0, "
         "last_error=NULL, retry_at=NULL, alerted=0",
-        (intake.sha256, intake.source, intake.name, intake.rows, documents, intake.now.isoformat()),
+        (intake.sha256, intake.source, display_name(intake.name), intake.rows, documents,
+         intake.now.isoformat()),
     )
 
 
@@ -62,7 +65,7 @@ def record_quarantined(conn: sqlite3.Connection, intake: Intake) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO files (sha256, source, name, outcome, rows, committed_at, finished_at) "
         "VALUES (?, ?, ?, 'quarantined', ?, ?, ?)",
-        (intake.sha256, intake.source, intake.name, intake.rows, stamp, stamp),
+        (intake.sha256, intake.source, display_name(intake.name), intake.rows, stamp, stamp),
     )
 
 

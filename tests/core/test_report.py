@@ -8,9 +8,11 @@ from openpyxl import load_workbook
 
 from daemon.core.report import (
     REPORT_ROW_CAP,
+    SIDECAR_MAX_BYTES,
     SIDECAR_SUFFIXES,
     FileReport,
     RowError,
+    display_name,
     is_sidecar,
     report_html,
     report_json,
@@ -100,3 +102,37 @@ def test_sidecar_name_refuses_an_unknown_suffix():
 def test_is_sidecar(name, sidecar):
     """Only a name with a report suffix after a file's own name is a sidecar."""
     assert is_sidecar(name) is sidecar
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("Начисления.csv", "Начисления.csv"),
+    (b"charges_\xff\xfe.csv".decode("utf-8", "surrogateescape"), "charges_\\xff\\xfe.csv"),
+    (b"\xcd\xe0\xf7.csv".decode("utf-8", "surrogateescape"), "\\xcd\\xe0\\xf7.csv"),  # cp1251 «Нач»
+    ("two\nlines.csv", "two\\x0alines.csv"),
+])
+def test_display_name_escapes_what_is_not_text(name, shown):
+    """Bytes that are not UTF-8 and control characters show as \\xNN; the result encodes as UTF-8."""
+    assert display_name(name) == shown
+    shown.encode("utf-8")
+
+
+def test_a_report_shows_an_undecodable_name_escaped():
+    """The JSON, HTML and XLSX of a file whose name has byte 0xFF carry «\\xff», and encode."""
+    report = FileReport.for_file(b"\xff.csv".decode("utf-8", "surrogateescape"), "charges", "файл повреждён")
+    assert report.file_name == "\\xff.csv"
+    assert json.loads(report_json(report))["file"] == "\\xff.csv"
+    assert all(report_sidecars(report).values())
+
+
+@pytest.mark.parametrize("name", [
+    "ж" * 120 + ".csv",
+    "x" * 255,
+    b"charges_\xff.csv".decode("utf-8", "surrogateescape"),
+])
+def test_a_long_or_undecodable_name_gets_short_text_sidecars(name):
+    """Each sidecar name is UTF-8 text within SIDECAR_MAX_BYTES, still a sidecar, and unique to its file."""
+    for suffix in SIDECAR_SUFFIXES:
+        sidecar = sidecar_name(name, suffix)
+        assert len(sidecar.encode("utf-8")) <= SIDECAR_MAX_BYTES
+        assert sidecar.endswith(suffix) and is_sidecar(sidecar)
+        assert sidecar != sidecar_name(name[:-1] + "я", suffix)

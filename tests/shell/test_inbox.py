@@ -1,6 +1,10 @@
-"""Inbox files: junk names, readiness on an injected clock, claim races, no-overwrite moves, safe names."""
+"""Inbox files: junk names, readiness on an injected clock, claim races, no-overwrite moves, safe names,
+reading only regular files."""
 from __future__ import annotations
 
+import hashlib
+import os
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -8,14 +12,18 @@ from pathlib import Path
 import pytest
 
 from daemon.inbox import (
+    FS_NAME_BYTES,
     MAX_NAME_BYTES,
     ReadinessTracker,
+    Taken,
+    Unfit,
     claim,
     finish,
     free_path,
     inside,
     is_junk,
     safe_name,
+    take,
 )
 
 QUIET_S = 5.0
@@ -137,6 +145,33 @@ def test_a_vanished_file_is_forgotten_unless_an_event_came_after_the_stat() -> N
     assert tracker.pending() == [recreated]
 
 
+def test_a_closed_file_is_ready_after_the_settle_time() -> None:
+    """Created and closed once by its writer: half a second, not the quiet period."""
+    tracker = ReadinessTracker(QUIET_S, settle_s=0.5)
+    path = Path("/inbox/payout.csv")
+    tracker.touch(path, now=0.0, settled=True)  # created
+    tracker.observe(path, 40, 1, now=0.0)
+    tracker.touch(path, now=0.0, settled=True, closed=True)
+    tracker.observe(path, 40, 1, now=0.5)
+    assert tracker.ready(now=0.5) == [path]
+
+
+def test_a_file_closed_and_written_again_waits_the_quiet_period_for_good() -> None:
+    """`echo header > f; echo row >> f; sleep 1; ...`: after a reopen a close no longer says "whole"."""
+    tracker = ReadinessTracker(QUIET_S, settle_s=0.5)
+    path = Path("/inbox/charges.csv")
+    tracker.touch(path, now=0.0, settled=True)  # created
+    tracker.observe(path, 10, 1, now=0.0)
+    tracker.touch(path, now=0.0, settled=True, closed=True)  # the header written and closed
+    tracker.touch(path, now=0.1)  # reopened: a row appended
+    tracker.observe(path, 20, 2, now=0.1)
+    tracker.touch(path, now=0.1, settled=True, closed=True)  # closed again, the writer pauses
+    tracker.observe(path, 20, 2, now=4.9)
+    assert tracker.ready(now=4.9) == []  # long past the settle time, short of quiet_s after the last write
+    tracker.observe(path, 20, 2, now=5.1)
+    assert tracker.ready(now=5.1) == [path]
+
+
 def test_claim_moves_the_file_into_the_work_folder(tmp_path: Path) -> None:
     """A claim renames the file into work/, creating the folder."""
     source = tmp_path / "inbox" / "charges.csv"
@@ -210,6 +245,16 @@ def test_finish_under_another_name_never_overwrites_either(tmp_path: Path) -> No
     assert (quarantine / "bad.csv").read_bytes() == b"earlier"
 
 
+def test_a_numbered_name_is_cut_to_fit_the_filesystem(tmp_path: Path) -> None:
+    """A clash on a name at the filesystem's limit: the stem is shortened, " (2)" and the extension kept."""
+    name = "ж" * 125 + ".csv"  # 254 bytes
+    (tmp_path / name).write_bytes(b"first")
+    numbered = free_path(tmp_path, name)
+    assert numbered.name.endswith(" (2).csv") and numbered.name.startswith("ж" * 100)
+    assert len(os.fsencode(numbered.name)) <= FS_NAME_BYTES
+    numbered.write_bytes(b"second")  # the filesystem takes it
+
+
 def test_finish_creates_the_destination_folder(tmp_path: Path) -> None:
     """Quarantine folders are created on first use."""
     claimed = tmp_path / "bad.csv"
@@ -274,3 +319,69 @@ def test_inside_sees_through_symlinks(tmp_path: Path) -> None:
     workspace.mkdir()
     (workspace / "escape").symlink_to(tmp_path)
     assert not inside(workspace, workspace / "escape" / "secret.txt")
+
+
+def test_take_reads_a_regular_file(tmp_path: Path) -> None:
+    """A file of its own within the limit: its bytes and their sha256."""
+    path = tmp_path / "charges.csv"
+    path.write_bytes(b"a;b\n1;2\n")
+    assert take(path, 100) == Taken(b"a;b\n1;2\n", hashlib.sha256(b"a;b\n1;2\n").hexdigest())
+
+
+def test_take_never_follows_a_symlink(tmp_path: Path) -> None:
+    """A link is refused as a link, naming its target; the target is not read."""
+    secret = tmp_path / "secret.csv"
+    secret.write_bytes(b"outside")
+    (tmp_path / "link.csv").symlink_to(secret)
+    taken = take(tmp_path / "link.csv", 100)
+    assert isinstance(taken, Unfit)
+    assert taken.reason.startswith(f"символическая ссылка на «{secret}»")
+    assert taken.key != hashlib.sha256(b"outside").hexdigest()
+
+
+def test_take_does_not_block_on_a_fifo(tmp_path: Path) -> None:
+    """A FIFO without a writer would block a plain open forever: it is refused by what it is."""
+    fifo = tmp_path / "charges.csv"
+    os.mkfifo(fifo)
+    taken = take(fifo, 100)
+    assert isinstance(taken, Unfit) and taken.reason.startswith("именованный канал (FIFO)")
+
+
+def test_take_refuses_devices_folders_and_sockets(tmp_path: Path) -> None:
+    """/dev/zero is never read (it has no end); a folder or a socket is not a file either."""
+    (tmp_path / "folder").mkdir()
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "sock"))
+        reasons = [take(path, 100) for path in (Path("/dev/zero"), tmp_path / "folder", tmp_path / "sock")]
+    assert [r.reason.split(",")[0] if isinstance(r, Unfit) else r for r in reasons] == [
+        "файл устройства", "папка", "сокет"
+    ]
+
+
+def test_take_refuses_a_hard_link_unless_told_otherwise(tmp_path: Path) -> None:
+    """A second name of a file outside: refused for the inbox, read for `check` (sole_name=False)."""
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes(b"a;b\n")
+    os.link(outside, tmp_path / "linked.csv")
+    refused = take(tmp_path / "linked.csv", 100)
+    assert isinstance(refused, Unfit) and "жёстких ссылок: 2" in refused.reason
+    assert take(tmp_path / "linked.csv", 100, sole_name=False) == take(outside, 100, sole_name=False)
+
+
+def test_take_refuses_a_file_over_the_limit_with_the_hash_of_all_of_it(tmp_path: Path) -> None:
+    """Too big: refused with its size and the limit in MB; the key is the sha256 of the whole content."""
+    path = tmp_path / "big.csv"
+    data = b"x" * (3 * 2**20)
+    path.write_bytes(data)
+    taken = take(path, 2**20)
+    assert taken == Unfit(
+        "файл 3 МБ больше предела 1 МБ ([limits] max_file_megabytes в схеме источника): разделите выгрузку "
+        "на части",
+        hashlib.sha256(data).hexdigest(),
+    )
+
+
+def test_take_raises_for_a_missing_file(tmp_path: Path) -> None:
+    """A vanished file is a failure of the machine, not a property of the input."""
+    with pytest.raises(FileNotFoundError):
+        take(tmp_path / "gone.csv", 100)
