@@ -74,9 +74,10 @@ def test_reminder_and_digest_write_sums_and_dates_alike(mails, company):
 
 
 def test_a_file_name_cannot_break_the_subject_line(mails, company):
-    """CR/LF in a rejected file's name become a space in the subject the queue keeps and the mail carries."""
+    """CR/LF in a rejected file's name are shown escaped (as everywhere a name is shown): the subject the
+    queue keeps and the mail carries stays one line."""
     composer = MailComposer(mails, company, "billdrop@severnet.example.ru")
     report = FileReport.for_file("a\r\nBcc: x@evil.example.csv", "charges", "файл пуст")
     subject, body = composer.render("file_rejected.txt.j2", report=report)
-    assert subject == "billdrop: файл «a Bcc: x@evil.example.csv» отклонён (1 ошибка)"
+    assert subject == "billdrop: файл «a\\x0d\\x0aBcc: x@evil.example.csv» отклонён (1 ошибка)"
     assert body.startswith("Файл «a")

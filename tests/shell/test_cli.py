@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from email import policy
@@ -14,7 +15,7 @@ import pytest
 
 from daemon.cli import main
 from daemon.config import builtin_dir, load_settings
-from tests.workspaces import ROOT, files_in, make_workspace, wait_for
+from tests.workspaces import ROOT, files_in, make_workspace
 
 BAD = "Договор;Клиент;ИНН;Услуга;Период;Сумма\nД-1;ООО Ромашка;6672002971;Интернет;11.2026;abc\n"
 
@@ -175,11 +176,11 @@ def test_bad_log_level_is_a_usage_error(capsys):
 
 
 def test_check_of_a_missing_file_says_so(tmp_path, capsys):
-    """No traceback: «файл не найден», exit 2; a folder instead of a file is named as one."""
+    """No traceback: «файл не найден», exit 2; a folder is refused as `process` refuses it, exit 1."""
     assert main(["check", str(tmp_path / "нет.csv"), "--source", "charges"]) == 2
     assert capsys.readouterr().err == f"billdrop: ошибка: файл не найден: {tmp_path / 'нет.csv'}\n"
-    assert main(["check", str(tmp_path), "--source", "charges"]) == 2
-    assert capsys.readouterr().err.endswith(f"{tmp_path}: это папка, а не файл\n")
+    assert main(["check", str(tmp_path), "--source", "charges"]) == 1
+    assert capsys.readouterr().out.startswith(f"{tmp_path.name}: папка, а не файл")
 
 
 def test_init_speaks_russian_and_refuses_a_file(tmp_path, capsys):
@@ -203,23 +204,18 @@ def test_status_into_a_closed_pipe_ends_quietly(tmp_path):
 
 
 def test_ctrl_c_is_exit_130_without_a_traceback(tmp_path):
-    """SIGINT while `check` waits on its input (a FIFO whose writer is the test): «прервано», exit 130."""
-    fifo = tmp_path / "slow.csv"
-    os.mkfifo(fifo)
-    proc = subprocess.Popen([sys.executable, "-m", "daemon", "check", str(fifo), "--source", "charges"],
-                            cwd=ROOT, stderr=subprocess.PIPE)
-    writer = wait_for(lambda: _open_writer(fifo), what="billdrop to open the FIFO")  # then it blocks reading
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    os.close(writer)
+    """SIGINT while `mail-test` waits for a relay that accepted the connection and never answers:
+    «прервано», exit 130."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        ws = make_workspace(tmp_path / "ws", smtp_port=silent.getsockname()[1])
+        command = [sys.executable, "-m", "daemon", "mail-test", "a@client.ru", "-w", str(ws.root)]
+        proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE)
+        silent.settimeout(60)
+        connection, _ = silent.accept()   # billdrop now waits for the greeting
+        with connection:
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and err.decode().endswith("billdrop: ошибка: прервано\n"), err
-
-
-def _open_writer(fifo) -> int | None:
-    try:
-        return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-    except OSError:  # ENXIO: no reader yet
-        return None
 
 
 def test_mail_test_through_smtp(tmp_path, smtp_server, capsys):

@@ -516,7 +516,7 @@ def test_a_crlf_file_name_reaches_the_operator_as_one_subject(tmp_path: Path, sm
     assert len(notices) == 1
     notice = notices[0].message
     assert notice["Bcc"] is None
-    assert notice["Subject"].startswith("billdrop: файл «a Bcc: x@evil.example.csv» отклонён (")
+    assert notice["Subject"].startswith("billdrop: файл «a\\x0d\\x0aBcc: x@evil.example.csv» отклонён (")
     assert all("x@evil.example" not in d.rcpt_tos for d in smtp_server.deliveries)
     clients = [d for d in smtp_server.deliveries if d not in notices]
     assert len(clients) == 25  # one mail per client of the month, behind the notice in the queue

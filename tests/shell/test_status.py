@@ -40,7 +40,7 @@ def test_a_file_name_with_crlf_stays_on_its_line(tmp_path):
         lines = format_status(collect_status(ws, store, date(2026, 12, 2))).splitlines()
     finally:
         store.close()
-    assert lines[lines.index("В карантине: 1") + 1] == "  quarantine/charges/a\\r\\nBcc: x@evil.csv"
+    assert lines[lines.index("В карантине: 1") + 1] == "  quarantine/charges/a\\x0d\\x0aBcc: x@evil.csv"
 
 
 STATUS = {
