@@ -38,9 +38,6 @@ _CONTENT_EVENTS = frozenset({"created", "modified", "moved", "closed"})
 # ...and those after which the content is complete unless a "modified" follows: closed by its writer,
 # or renamed into the folder (a rename from outside the watched folder is reported as "created").
 _SETTLED_EVENTS = frozenset({"created", "moved", "closed"})
-# How long a batch waits at least for files still settling beside its first one: files renamed in
-# together can be seen a few ticks apart on a busy machine, and a split batch takes them out of order.
-BATCH_WAIT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -161,20 +158,19 @@ class InboxWatcher:
     def get_batch(self, timeout: float) -> list[ReadyFile]:
         """The next ready file (None within `timeout`: []) and every file that becomes ready with it.
 
-        Files dropped together may settle ticks apart: while others are still settling, wait for them
-        (the quiet period, at least BATCH_WAIT_S, and two ticks at most) so that the worker can order
-        them as one batch.
+        Files dropped together may settle a tick apart: while others are still settling, wait for
+        them (a settle period and two ticks at most) so that the worker can order them as one batch.
         """
         first = self.get(timeout)
         if first is None:
             return []
         batch = [first]
-        deadline = time.monotonic() + max(self._tracker.quiet_s, BATCH_WAIT_S) + 2 * self._tick_s
+        deadline = time.monotonic() + self._tracker.settle_s + 2 * self._tick_s
         while True:
+            with self._lock:  # the poller queues what is ready under this lock: all of it is queued now
+                settling = bool(self._tracker.pending())
             while (more := self.get(timeout=0)) is not None:
                 batch.append(more)
-            with self._lock:
-                settling = bool(self._tracker.pending())
             if not settling or time.monotonic() >= deadline:
                 return batch
             self._stop.wait(self._tick_s)
