@@ -17,7 +17,6 @@ outside it become numeric character references. Decisions where the data falls s
 from __future__ import annotations
 
 import importlib.metadata
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +26,7 @@ from lxml import etree
 
 from daemon.core.documents import Document, DocumentKind
 from daemon.core.money import VatRate, to_kopecks
+from daemon.core.names import PersonName, parse_person_name, person_name
 from daemon.core.records import Company, Counterparty, LegalForm
 from daemon.core.units import DEFAULT_UNIT, okei_code
 
@@ -62,8 +62,6 @@ NO_VAT = "без НДС"
 # НалСт values of 5.03 rev. 05 a sale can carry; the fractions (22/122 ...) are for calculated rates.
 VAT_RATES = frozenset({"0%", "5%", "7%", "10%", "18%", "20%", "22%", NO_VAT})
 PRICE_DIGITS = Decimal("1e-11")  # ЦенаТов and КолТов have at most 11 fraction digits
-_ENTREPRENEUR = re.compile(r"^\s*(ИП|индивидуальный\s+предприниматель)\s+", re.IGNORECASE)
-_NAME_PART = re.compile(r"[^\s.]+\.?")
 
 
 @dataclass(frozen=True)
@@ -73,29 +71,6 @@ class FnsFile:
     file_name: str
     content: bytes
     problems: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PersonName:
-    """ФИО: Фамилия, Имя, Отчество (absent parts are None)."""
-
-    surname: str
-    first_name: str | None
-    patronymic: str | None
-
-    @property
-    def has_initials(self) -> bool:
-        return any(part.endswith(".") for part in (self.first_name or "", self.patronymic or ""))
-
-
-def parse_person_name(name: str) -> PersonName:
-    """ФИО from «Иванов Иван Иванович», «Иванов И. И.», «Иванов И.И.»; the rest after the name is Отчество."""
-    parts = _NAME_PART.findall(name)
-    return PersonName(
-        surname=parts[0] if parts else name.strip(),
-        first_name=parts[1] if len(parts) > 1 else None,
-        patronymic=" ".join(parts[2:]) or None,
-    )
 
 
 def upd_function(document: Document) -> str:
@@ -202,13 +177,6 @@ def _seller(company: Company) -> Counterparty:
     )
 
 
-def _person_name(party: Counterparty) -> PersonName:
-    """The ФИО of an ИП (after «ИП » or «Индивидуальный предприниматель ») or of a person."""
-    if party.legal_form is LegalForm.ENTREPRENEUR:
-        return parse_person_name(_ENTREPRENEUR.sub("", party.name))
-    return parse_person_name(party.name)
-
-
 def _write_person_name(parent: etree._Element, name: PersonName) -> None:
     _el(parent, "ФИО", Фамилия=name.surname, Имя=name.first_name, Отчество=name.patronymic)
 
@@ -220,9 +188,9 @@ def _write_participant(parent: etree._Element, tag: str, party: Counterparty) ->
     if party.legal_form is LegalForm.LEGAL:
         _el(ident, "СвЮЛУч", НаимОрг=party.name, ИННЮЛ=party.inn, КПП=party.kpp)
     elif party.legal_form is LegalForm.ENTREPRENEUR:
-        _write_person_name(_el(ident, "СвИП", ИННФЛ=party.inn), _person_name(party))
+        _write_person_name(_el(ident, "СвИП", ИННФЛ=party.inn), person_name(party))
     else:
-        person = _person_name(party)
+        person = person_name(party)
         known = person.first_name is not None
         holder = _el(ident, "СвФЛУч", ИННФЛ=party.inn if len(party.inn) == 12 else None,
                      ИныеСвед=None if known else party.name)
@@ -359,7 +327,7 @@ def _name_problems(company: Company, seller: Counterparty, buyer: Counterparty) 
     found: list[str] = []
     signer = parse_person_name(company.director)
     required_names = [("подписанта", company.director, signer)] + [  # ФИО is required for a signer and an ИП
-        (role, party.name, _person_name(party))
+        (role, party.name, person_name(party))
         for role, party in (("продавца", seller), ("покупателя", buyer))
         if party.legal_form is LegalForm.ENTREPRENEUR
     ]

@@ -15,8 +15,9 @@ from lxml import etree
 
 from daemon.core.documents import Document, DocumentKind
 from daemon.core.money import NO_VAT, VatRate
+from daemon.core.names import parse_person_name
 from daemon.core.records import Company, Counterparty, LegalForm
-from daemon.render.fns import FILE_NAMESPACE, FnsFile, parse_person_name, render_fns
+from daemon.render.fns import FILE_NAMESPACE, FnsFile, render_fns
 from tests.render.test_enterprisedata import AGENT, ROMASHKA, ROMASHKA_CONTRACT, SIDOROV, document, line
 
 NOW = datetime(2026, 11, 30, 18, 5, 9)

@@ -43,9 +43,10 @@ from daemon.core.documents import (
 )
 from daemon.core.formats import format_roubles, month_name
 from daemon.core.money import VatRate, split_vat, to_kopecks
+from daemon.core.names import person_name
 from daemon.core.periods import month_end, month_start, prorate
 from daemon.core.reading import FileError, RawRow, RawTable, read_table
-from daemon.core.records import ChargeRecord, Contract, Counterparty, legal_form_for
+from daemon.core.records import ChargeRecord, Contract, Counterparty, LegalForm, legal_form_for
 from daemon.core.report import RowError
 from daemon.core.rows import MISSING_COLUMN, Checked, columns_of
 from daemon.core.schema import SourceSchema
@@ -398,9 +399,10 @@ def plan_charge_documents(
         exempt = all(line.vat_rate.exempt for line in lines)
         # no счёт-фактура without VAT (a seller on УСН)
         kinds = [k for k in rules.kinds if not (k is DocumentKind.TAX_INVOICE and exempt)]
-        address_error = None if exempt else _buyer_address_error(first, card, kinds)
-        if address_error is not None:
-            errors.append(address_error)
+        requisite_error = _entrepreneur_name_error(first, card, kinds) or (
+            None if exempt else _buyer_address_error(first, card, kinds))
+        if requisite_error is not None:
+            errors.append(requisite_error)
             continue
         fingerprint = line_fingerprint(lines)
         for kind in kinds:
@@ -465,6 +467,25 @@ def _buyer_address_error(
         reason=f"договор {first.contract}: нет адреса покупателя {card.name} — в {needing[0]} это "
         "обязательный реквизит (п. 5 ст. 169 НК РФ); добавьте в выгрузку колонку «Юридический адрес»",
     )
+
+
+def _entrepreneur_name_error(
+    first: ChargeRecord, card: Counterparty, kinds: Sequence[DocumentKind]
+) -> RowError | None:
+    """A УПД or счёт-фактура goes to ЭДО as ФНС XML, which needs an ИП's surname and first name."""
+    if card.legal_form is not LegalForm.ENTREPRENEUR or person_name(card).first_name is not None:
+        return None
+    needing = [name for kind, name in _FNS_KINDS.items() if kind in kinds]
+    if not needing:
+        return None
+    return RowError(
+        line=first.row, column="Клиент", value=card.name,
+        reason=f"договор {first.contract}: у ИП нужны фамилия и имя («ИП Иванов Иван Иванович») — "
+        f"без них {needing[0]} не пройдёт проверку схемой ФНС",
+    )
+
+
+_FNS_KINDS = {DocumentKind.UPD: "УПД", DocumentKind.TAX_INVOICE: "счёт-фактура"}
 
 
 def _reissue_error(first: ChargeRecord, issued: IssuedDocument, lines: Sequence[DocumentLine]) -> RowError:
