@@ -20,8 +20,8 @@ from daemon.workspace import Workspace
 
 log = structlog.get_logger()
 DAILY = re.compile(r"state-\d{4}-\d{2}-\d{2}\.sqlite")
-# Folders whose files only a database ever numbered: any of them not empty means documents were issued.
-ISSUED = ("archive", "documents", "outbox")
+# What only a workspace that issued documents has: any processed original, PDF of a client or output.
+ISSUED = {"archive": "*", "documents": "*.pdf", "outbox": "*"}
 
 
 def backups_dir(ws: Workspace) -> Path:
@@ -85,19 +85,19 @@ def daily_copies(ws: Workspace) -> list[Path]:
 
 
 def refuse_missing_store(ws: Workspace) -> None:
-    """`run` and `process` on a workspace that issued documents but has no state.sqlite: `StoreLostError`,
-    with how to restore; `billdrop init --new-database` is the explicit new start."""
-    if ws.state_path.exists() or not any(_has_files(ws.root / name) for name in ISSUED):
+    """`StoreLostError`, with how to restore, for a command that would open (and so create) state.sqlite in
+    a workspace that issued documents but has none; `billdrop init --new-database` is the new start."""
+    if ws.state_path.exists() or not any(
+        path.is_file() for folder, pattern in ISSUED.items() for path in (ws.root / folder).rglob(pattern)
+    ):
         return
     copies = daily_copies(ws)
     latest = f"cp {ws.relative(copies[-1])} state.sqlite" if copies else "cp КОПИЯ.sqlite state.sqlite"
     raise StoreLostError(
-        f"в рабочей папке {ws.root} нет базы state.sqlite, а документы уже выпускались ({', '.join(ISSUED)} "
-        "не пусты): с новой базой нумерация началась бы заново и номера повторились бы. Верните базу из "
-        f"резервной копии: в {ws.root} выполните {latest} (README, «Резервные копии и восстановление»); "
+        f"в рабочей папке {ws.root} нет базы state.sqlite, а документы уже выпускались (в archive/, "
+        "documents/ или outbox/ есть файлы): с новой базой нумерация началась бы заново и номера "
+        f"повторились бы. Верните базу из резервной копии: в {ws.root} выполните {latest} (README, "
+        "«Резервные копии и восстановление»); "
         f"начать с новой базой намеренно: billdrop init {ws.root} --new-database"
     )
 
-
-def _has_files(folder: Path) -> bool:
-    return any(files for _, _, files in os.walk(folder))

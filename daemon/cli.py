@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level or ("warning" if args.command == "demo" else "info"))
     try:
         _refuse_foreign_workspace(args)
-        if args.command in STORE_COMMANDS and args.workspace is not None:
+        if args.command in STORE_COMMANDS:
             refuse_missing_store(Workspace(args.workspace.resolve()))
         if args.command not in EXCLUSIVE:
             return COMMANDS[args.command](args)
