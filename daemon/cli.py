@@ -236,7 +236,8 @@ def _exclusive(args: argparse.Namespace) -> int:
         return COMMANDS[args.command](args)
 
 
-def init_workspace(root: Path) -> Workspace:
+def init_workspace(root: Path, *, new_database: bool = False) -> Workspace:
+    """The folders and billdrop.toml; `new_database`: an empty state.sqlite where there is none."""
     ws = Workspace(root.resolve())
     ws.root.mkdir(parents=True, exist_ok=True)
     made = []
@@ -244,6 +245,9 @@ def init_workspace(root: Path) -> Workspace:
         shutil.copyfile(builtin_dir("templates") / "billdrop.toml", ws.config_path)
         made.append(ws.config_path)
     made += ws.create(list(load_settings(ws.root).sources))
+    if new_database and not ws.state_path.exists():
+        Store(ws.state_path).close()
+        made.append(ws.state_path)
     owner = foreign_owner(ws.root)
     if owner:
         for path in made:
@@ -252,9 +256,7 @@ def init_workspace(root: Path) -> Workspace:
 
 
 def _init(args: argparse.Namespace) -> int:
-    ws = init_workspace(args.dir)
-    if args.new_database and not ws.state_path.exists():
-        Store(ws.state_path).close()
+    ws = init_workspace(args.dir, new_database=args.new_database)
     _say(f"рабочая папка готова: {ws.root}\nзаполните {ws.config_path}, затем: "
          f"{_invocation()} run -w {ws.root}")
     return EXIT_OK
