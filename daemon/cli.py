@@ -1,5 +1,5 @@
-"""Command line, in Russian: init | run | process | check | status | retry | cancel | remind | mail-test |
-demo | install-service (shell)."""
+"""Command line, in Russian: init | run | process | check | status | retry | cancel | remind | backup |
+mail-test | demo | install-service (shell)."""
 from __future__ import annotations
 
 import argparse
@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from daemon.actions import cancel_document, find_quarantined, quarantined, retry_files, retry_mail
+from daemon.backup import backup_workspace, daily_path, refuse_missing_store
 from daemon.config import ConfigError, Settings, builtin_dir, load_settings, resource_dir
 from daemon.context import load_schemas
 from daemon.core.cancellations import KIND_NAMES, Refused
@@ -30,10 +31,10 @@ from daemon.mailer import MailError, compose, mail_file
 from daemon.runner import Failed, Planned, Quarantined, Rejected, check_file, plan_file, take_input
 from daemon.service import mail_transport, remind_once, run_once, serve
 from daemon.status import collect_status, format_status, status_json
-from daemon.store import Store
+from daemon.store import Store, StoreLostError
 from daemon.workspace import Workspace, foreign_owner
 
-EXIT_OK, EXIT_QUARANTINED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_QUARANTINED, EXIT_USAGE, EXIT_STORE_LOST, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 # argparse's own words, which it looks up through gettext when it prints them (Python 3.11-3.13)
 ARGPARSE_RU = {
     "usage: ": "использование: ",
@@ -59,6 +60,7 @@ ARGPARSE_RU = {
 EPILOG = (
     "коды выхода: 0 — готово; 1 — файл не принят (process, retry, demo: в карантине или не выпущен; "
     "check: ошибки в файле; mail-test: письмо не ушло); 2 — ошибка в команде, настройках или путях; "
+    "3 — база state.sqlite пропала или подменена (служба остановлена; восстановление — в README); "
     "130 — прервано (Ctrl+C). Подробности: billdrop КОМАНДА --help"
 )
 
@@ -94,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
 
     init = command("init", "создать рабочую папку с billdrop.toml (настройки с комментариями)", False)
     init.add_argument("dir", type=Path, metavar="ПАПКА")
+    init.add_argument("--new-database", action="store_true",
+                      help="начать с новой пустой базой, хотя документы уже выпускались (нумерация заново)")
     command("run", "служба: следить за входящими папками и обрабатывать файлы (SIGTERM: доделать текущий)")
     command("process", "обработать всё, что сейчас во входящих папках, и выйти")
     check = command("check", "проверить один файл, как его проверил бы process, и вывести отчёт; ничего не "
@@ -102,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--source", required=True, metavar="ИСТОЧНИК",
                        help="источник (его схема), например charges")
     command("remind", "поставить в очередь и отправить сегодняшние напоминания об оплате и сводки менеджерам")
+    backup = command("backup", "резервная копия базы state.sqlite (можно при работающей службе)")
+    backup.add_argument("--to", type=Path, metavar="ФАЙЛ",
+                        help="куда; по умолчанию backups/state-ГГГГ-ММ-ДД.sqlite в рабочей папке")
     status = command("status", "файлы, карантин, неоплаченные и просроченные счета, платежи, почта")
     status.add_argument("--json", action="store_true", help="для программ: JSON")
     retry = command("retry", "вернуть файлы из карантина в обработку (после исправления настроек или схемы)")
@@ -141,11 +148,16 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level or ("warning" if args.command == "demo" else "info"))
     try:
         _refuse_foreign_workspace(args)
+        if args.command in STORE_COMMANDS:
+            refuse_missing_store(Workspace(args.workspace.resolve()))
         if args.command not in EXCLUSIVE:
             return COMMANDS[args.command](args)
         return _exclusive(args)
     except (ConfigError, WorkspaceBusy) as exc:
         _fail(str(exc))
+    except StoreLostError as exc:
+        _fail(str(exc))
+        return EXIT_STORE_LOST
     except OSError as exc:  # a path the user gave: missing, not a folder, no permission, disk full
         _fail(f"{exc.filename}: {ERRNO_RU.get(exc.errno or 0, exc.strerror)}" if exc.filename else str(exc))
     except KeyboardInterrupt:
@@ -185,8 +197,10 @@ def _fail(message: str) -> None:
     print(f"billdrop: ошибка: {message}", file=sys.stderr)
 
 
-# Commands that change the workspace: one at a time (status and check only read, beside them).
+# Commands that change the workspace: one at a time (status, check and backup only read, beside them).
 EXCLUSIVE = frozenset({"run", "process", "retry", "cancel", "remind", "demo"})
+# Commands that open state.sqlite, creating it when missing: refused where it was lost (backup.py).
+STORE_COMMANDS = frozenset({"run", "process", "retry", "cancel", "remind", "status"})
 
 
 def _refuse_foreign_workspace(args: argparse.Namespace) -> None:
@@ -222,7 +236,8 @@ def _exclusive(args: argparse.Namespace) -> int:
         return COMMANDS[args.command](args)
 
 
-def init_workspace(root: Path) -> Workspace:
+def init_workspace(root: Path, *, new_database: bool = False) -> Workspace:
+    """The folders and billdrop.toml; `new_database`: an empty state.sqlite where there is none."""
     ws = Workspace(root.resolve())
     ws.root.mkdir(parents=True, exist_ok=True)
     made = []
@@ -230,6 +245,9 @@ def init_workspace(root: Path) -> Workspace:
         shutil.copyfile(builtin_dir("templates") / "billdrop.toml", ws.config_path)
         made.append(ws.config_path)
     made += ws.create(list(load_settings(ws.root).sources))
+    if new_database and not ws.state_path.exists():
+        Store(ws.state_path).close()
+        made.append(ws.state_path)
     owner = foreign_owner(ws.root)
     if owner:
         for path in made:
@@ -238,7 +256,7 @@ def init_workspace(root: Path) -> Workspace:
 
 
 def _init(args: argparse.Namespace) -> int:
-    ws = init_workspace(args.dir)
+    ws = init_workspace(args.dir, new_database=args.new_database)
     _say(f"рабочая папка готова: {ws.root}\nзаполните {ws.config_path}, затем: "
          f"{_invocation()} run -w {ws.root}")
     return EXIT_OK
@@ -330,6 +348,14 @@ def shipped_settings() -> Settings:
 def _remind(args: argparse.Namespace) -> int:
     ws = Workspace(args.workspace.resolve())
     remind_once(ws, load_settings(ws.root))
+    return EXIT_OK
+
+
+def _backup(args: argparse.Namespace) -> int:
+    ws = Workspace(args.workspace.resolve())
+    target = args.to or daily_path(ws, date.today())
+    backup_workspace(ws, target)
+    _say(f"копия базы: {target}")
     return EXIT_OK
 
 
@@ -444,6 +470,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "init": _init, "run": _run, "process": _process, "check": _check, "remind": _remind, "status": _status,
+    "backup": _backup,
     "demo": _demo, "retry": _retry, "cancel": _cancel, "mail-test": _mail_test,
     "install-service": _install_service,
 }

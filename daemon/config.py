@@ -141,6 +141,10 @@ class WatchSettings(_Frozen):
     output_alert_attempts: int = 3
 
 
+class BackupSettings(_Frozen):
+    keep_days: int = Field(default=14, ge=1)   # the daemon copies state.sqlite to backups/ once a day
+
+
 def _parse_vat(text: str) -> VatRate:
     rate = parse_vat_rate(text)
     return NO_VAT if rate is None else rate
@@ -314,6 +318,7 @@ class Settings(_Frozen):
     mail: MailSettings = MailSettings()
     watch: WatchSettings = WatchSettings()
     reminders: ReminderSettings = ReminderSettings()
+    backup: BackupSettings = BackupSettings()
     sources: dict[str, SourceSettings]
 
     @model_validator(mode="after")

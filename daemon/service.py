@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 
 from daemon import inbox
+from daemon.backup import daily_backup
 from daemon.config import Settings, smtp_password
 from daemon.context import Context, build_context, local_now
 from daemon.core.rows import Checked
@@ -158,6 +159,7 @@ def serve(ws: Workspace, settings: Settings, stop: threading.Event, *, mail_ever
     next_mail = next_retry = next_remind = 0.0
     try:
         while not stop.is_set():
+            ctx.store.verify()  # state.sqlite deleted or replaced: StoreLostError stops the service
             sd_notify("WATCHDOG=1")
             batch = processing_order(ctx, watcher.get_batch(timeout=1.0))
             for ready in batch:
@@ -168,6 +170,8 @@ def serve(ws: Workspace, settings: Settings, stop: threading.Event, *, mail_ever
             now = time.monotonic()
             if now >= next_retry:  # files a failure (disk full, DB locked) left in work/
                 _guarded("file.failed", lambda: resume_work(ctx, retry_now=False))
+                _guarded("backup.failed", lambda: daily_backup(ctx.store, ws, ctx.clock().date(),
+                                                               settings.backup))
                 next_retry = now + settings.watch.rescan_seconds
             if ctx.clock().hour >= settings.reminders.send_at_hour and now >= next_remind:
                 _guarded("reminders.failed", lambda: queue_reminders(ctx, ctx.clock().date()))

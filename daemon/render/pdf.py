@@ -10,6 +10,9 @@ import gc
 import hashlib
 import os
 import re
+import select
+import sys
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -138,9 +141,29 @@ def _document_index(page: Page) -> int:
 _worker_renderer: PdfRenderer | None = None
 
 
-def _start_worker(templates_dir: Path) -> None:
+def _exit_with_daemon(owner: int) -> None:
+    """End this worker when `owner`, the daemon, dies, even by SIGKILL. Nothing else would: a worker waits
+    for tasks on a queue it holds both ends of, and the forkserver, its parent, lives while any worker
+    holds its pipe."""
+    if sys.platform != "linux":
+        return
+    daemon = os.pidfd_open(owner)  # readable once the daemon has exited
+    # it may have died before: then the forkserver, our parent, has another parent, and the pid another owner
+    with open(f"/proc/{os.getppid()}/stat", encoding="ascii") as stat:
+        if int(stat.read().rsplit(")", 1)[1].split()[1]) != owner:
+            os._exit(1)
+    threading.Thread(target=_exit_when_readable, args=(daemon,), name="exit-with-daemon", daemon=True).start()
+
+
+def _exit_when_readable(fd: int) -> None:
+    select.select([fd], [], [])
+    os._exit(1)
+
+
+def _start_worker(templates_dir: Path, owner: int) -> None:
     # The pool's initializer: a process global is how ProcessPoolExecutor hands a worker its state.
     global _worker_renderer  # noqa: PLW0603
+    _exit_with_daemon(owner)
     _worker_renderer = PdfRenderer(templates_dir)
     # WeasyPrint allocates millions of short-lived objects; collecting cycles less often is a tenth
     # faster, and recycling the worker bounds what lingers.
@@ -208,7 +231,7 @@ class PdfPool:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=get_context("forkserver"), initializer=_start_worker,
-                initargs=(self.templates_dir,),
+                initargs=(self.templates_dir, os.getpid()),
             )
         return self._pool
 

@@ -5,10 +5,12 @@ Each concern has its module, every function taking the connection: `files` (file
 (load the ledger its plan needs, commit its plan), `invoices` (payments, reminders) and `mail` (the
 queue, clients without an address). A file's changes are one `BEGIN IMMEDIATE` transaction from
 reading the ledger to the commit, so numbers stay gapless and a crash leaves either all of a file or
-none of it.
+none of it. The store remembers which file it opened: one deleted or replaced under it (another inode)
+is `StoreLostError`, never a new database whose numbering starts over.
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -163,11 +165,16 @@ ADDED_COLUMNS = {
 }
 
 
+class StoreLostError(Exception):
+    """state.sqlite is gone or is another file than the one the documents were numbered in."""
+
+
 class Store:
     """The workspace's state.sqlite: `conn` for reads, `transaction()` for every change."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
+        self._identity: tuple[int, int] | None = None
         if readonly:  # `billdrop check`: reads the ledger, can change nothing
             self.conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
             return
@@ -177,13 +184,26 @@ class Store:
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.executescript(SCHEMA)
         _add_missing_columns(self.conn)
+        if path != Path(":memory:"):
+            self._identity = _identity(path)
 
     def close(self) -> None:
         self.conn.close()
 
+    def verify(self) -> None:
+        """Raise `StoreLostError` when the file at `path` is no longer the one opened (a cheap stat)."""
+        if self._identity is not None and _identity(self.path) != self._identity:
+            raise StoreLostError(
+                f"база {self.path} удалена или подменена во время работы: billdrop остановлен, чтобы "
+                "нумерация документов не началась заново; верните базу из резервной копии (README, "
+                "«Резервные копии и восстановление») и запустите снова"
+            )
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT; rolled back on any exception."""
+        """BEGIN IMMEDIATE … COMMIT; rolled back on any exception. Refused (`StoreLostError`) once the file
+        was deleted or replaced: what it commits would be lost or numbered twice."""
+        self.verify()
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
@@ -191,6 +211,14 @@ class Store:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:
