@@ -1,5 +1,5 @@
-"""No poison file: a file whose outputs fail after the commit is retried a bounded number of times, then parked
-as stuck (one notice, listed by `status`); the queue, `remind` and `retry` go on around it."""
+"""No poison file: a file whose outputs fail after the commit is retried a bounded number of times, then
+parked as stuck (one notice, listed by `status`); the queue, `remind` and `retry` go on around it."""
 from __future__ import annotations
 
 import json
@@ -20,6 +20,7 @@ from daemon.store import Store
 from tests.workspaces import ROOT, files_in, make_workspace, start_daemon, wait_for
 
 pytestmark = pytest.mark.slow
+NOVEMBER = "isp_charges_2026-11.csv"
 POISON_INN = "6672002970"   # ООО «Ромашка» in the November sample: its invoice form raises
 STUCK_SUBJECT = "остановлен, документы по нему не выпущены"
 GOOD_CHARGES = (
@@ -32,13 +33,14 @@ def _poisoned_workspace(root: Path):
     """A workspace where the invoice form raises for one client, parked after two attempts."""
     ws = make_workspace(root)
     text = ws.config_path.read_text(encoding="utf-8")
-    ws.config_path.write_text(text.replace("[watch]\n", "[watch]\nstuck_after_attempts = 2\n", 1), encoding="utf-8")
+    ws.config_path.write_text(text.replace("[watch]\n", "[watch]\nstuck_after_attempts = 2\n", 1),
+                              encoding="utf-8")
     shutil.copytree(ROOT / "templates", ws.root / "templates")
     form = ws.root / "templates" / "pdf" / "invoice.html.j2"
     good = form.read_text(encoding="utf-8")
     end = good.rindex("{% endblock %}")
-    form.write_text(good[:end] + f"{{% if doc.counterparty.inn == '{POISON_INN}' %}}{{{{ 1 // 0 }}}}{{% endif %}}"
-                    + good[end:], encoding="utf-8")
+    poison = f"{{% if doc.counterparty.inn == '{POISON_INN}' %}}{{{{ 1 // 0 }}}}{{% endif %}}"
+    form.write_text(good[:end] + poison + good[end:], encoding="utf-8")
     return ws, form, good
 
 
@@ -58,16 +60,18 @@ def _file_rows(ws) -> dict[str, tuple[str, int]]:
 
 def _numbers(ws, name: str) -> list[tuple[str, str]]:
     with sqlite3.connect(ws.state_path) as conn:
-        return conn.execute("SELECT d.kind, d.number FROM documents d JOIN files f ON f.sha256 = d.file_sha256 "
-                            "WHERE f.name = ? ORDER BY d.kind, d.number", (name,)).fetchall()
+        return conn.execute("SELECT d.kind, d.number FROM documents d JOIN files f "
+                            "ON f.sha256 = d.file_sha256 WHERE f.name = ? ORDER BY d.kind, d.number",
+                            (name,)).fetchall()
 
 
 def test_process_parks_the_poison_file_and_goes_on(tmp_path, shared_samples, capsys):
-    """Through `process`: two failed attempts park the file (one notice); good files of the same and another
-    source are processed after it, the stuck one is not retried; `status` lists it with its error and does not
-    count its invoices as owed; `remind` reminds only of delivered invoices; `retry` finishes it after the fix."""
+    """Through `process`: two failed attempts park the file (one notice); good files of the same and
+    another source are processed after it, the stuck one is not retried; `status` lists it with its error
+    and does not count its invoices as owed; `remind` reminds only of delivered invoices; `retry` finishes
+    it after the fix."""
     ws, form, good = _poisoned_workspace(tmp_path / "ws")
-    shutil.copy2(shared_samples / "charges" / "isp_charges_2026-11.csv", ws.inbox("charges") / "month.csv")
+    shutil.copy2(shared_samples / "charges" / NOVEMBER, ws.inbox("charges") / "month.csv")
     assert main(["process", "-w", str(ws.root)]) == 1   # attempt 1: failed, retried
     assert main(["process", "-w", str(ws.root)]) == 1   # attempt 2: stuck
     assert _file_rows(ws) == {"month.csv": ("stuck", 2)}
@@ -121,8 +125,8 @@ def test_the_service_parks_the_poison_file_and_goes_on(tmp_path, shared_samples)
     log_path = tmp_path / "daemon.log"
     proc = start_daemon(ws, log_path)
     try:
-        wait_for(lambda: "service.started" in log_path.read_text(encoding="utf-8"), what="the service started")
-        shutil.copy2(shared_samples / "charges" / "isp_charges_2026-11.csv", ws.inbox("charges") / "month.csv")
+        wait_for(lambda: "service.started" in log_path.read_text(encoding="utf-8"), what="the start")
+        shutil.copy2(shared_samples / "charges" / NOVEMBER, ws.inbox("charges") / "month.csv")
         wait_for(lambda: _file_rows(ws).get("month.csv", ("", 0))[0] == "stuck", what="the file parked")
         (ws.inbox("charges") / "december.csv").write_text(GOOD_CHARGES, encoding="utf-8")
         shutil.copy2(shared_samples / "payouts" / "payouts_2026-11-20.csv", ws.inbox("payouts"))
