@@ -165,7 +165,6 @@ class Heartbeat:
         self.watchdog_s = watchdog_s
         self._last = time.monotonic()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._ping, name="watchdog", daemon=True)
 
     @classmethod
     def from_environment(cls) -> Heartbeat:
@@ -180,15 +179,14 @@ class Heartbeat:
 
     def start(self) -> None:
         if self.watchdog_s:
-            self._thread.start()
+            threading.Thread(target=self._ping, args=(self.watchdog_s,), name="watchdog", daemon=True).start()
 
     def stop(self) -> None:
         self._stop.set()
 
-    def _ping(self) -> None:
-        assert self.watchdog_s  # started only with a watchdog
-        while not self._stop.wait(self.watchdog_s / 4):
-            if time.monotonic() - self._last < self.watchdog_s:
+    def _ping(self, watchdog_s: float) -> None:
+        while not self._stop.wait(watchdog_s / 4):
+            if time.monotonic() - self._last < watchdog_s:
                 sd_notify("WATCHDOG=1")
 
 
