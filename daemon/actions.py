@@ -37,31 +37,34 @@ def quarantined(ws: Workspace, settings: Settings) -> list[tuple[str, Path]]:
 
 
 def find_quarantined(ws: Workspace, settings: Settings, given: Path) -> tuple[str, Path]:
-    """The quarantined file `given` names: a path, or one relative to quarantine/, or a bare name."""
-    folder = ws.root / "quarantine"
-    tried = [given, folder / given, *(ws.quarantine(source) / given for source in settings.sources)]
+    """The quarantined (or stuck, in work/) file `given` names: a path, or one relative to quarantine/ or
+    work/, or a bare name."""
+    folders = (ws.root / "quarantine", ws.root / "work")
+    tried = [given, *(folder / given for folder in folders),
+             *(place(source) / given for place in (ws.quarantine, ws.work) for source in settings.sources)]
     for path in (p.resolve() for p in tried):
         source = path.parent.name
-        if path.is_file() and path.parent.parent == folder and source in settings.sources and not is_sidecar(
+        if path.is_file() and path.parent.parent in folders and source in settings.sources and not is_sidecar(
             path.name
         ):
             return source, path
-    raise ConfigError(f"{given}: такого файла нет в карантине {ws.root / 'quarantine'}/<источник>/")
+    raise ConfigError(f"{given}: такого файла нет в карантине {ws.root / 'quarantine'}/<источник>/ "
+                      f"и среди остановленных в {ws.root / 'work'}/<источник>/")
 
 
 def retry_files(ws: Workspace, settings: Settings, targets: list[tuple[str, Path]],
                 clock: Callable[[], datetime] = local_now) -> list[FileOutcome]:
-    """Each file back through the runner from work/<source>/; a file that leaves quarantine leaves its
-    reports behind, one quarantined again gets fresh ones."""
+    """Each file back through the runner from work/<source>/ (a stuck one through its outputs again); a file
+    that leaves quarantine leaves its reports behind, one quarantined again gets fresh ones."""
     ctx = build_context(ws, settings, clock)
     outcomes = []
     try:
         for source, path in targets:
-            claimed = inbox.claim(path, ws.work(source))
+            claimed = path if path.parent == ws.work(source) else inbox.claim(path, ws.work(source))
             if claimed is None:  # taken away meanwhile
                 continue
             log.info("file.retried", file=path.name, source=source)
-            outcome = process_file(claimed, source, ctx)
+            outcome = process_file(claimed, source, ctx, unstick=True)
             if not (isinstance(outcome, Quarantined) and claimed.name == path.name):
                 for suffix in SIDECAR_SUFFIXES:
                     path.with_name(sidecar_name(path.name, suffix)).unlink(missing_ok=True)

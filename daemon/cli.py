@@ -28,7 +28,7 @@ from daemon.install import SERVICE_USER, SHIPPED_WORKSPACE, install_service
 from daemon.lock import WorkspaceBusy, workspace_lock
 from daemon.log import LOG_LEVELS, configure_logging
 from daemon.mailer import MailError, compose, mail_file
-from daemon.runner import Failed, Planned, Quarantined, Rejected, check_file, plan_file, take_input
+from daemon.runner import Failed, Planned, Quarantined, Rejected, Stuck, check_file, plan_file, take_input
 from daemon.service import mail_transport, remind_once, run_once, serve
 from daemon.status import collect_status, format_status, status_json
 from daemon.store import Store, StoreLostError
@@ -382,7 +382,7 @@ def _retry(args: argparse.Namespace) -> int:
     outcomes = retry_files(ws, settings, targets)
     for (_, path), outcome in zip(targets, outcomes, strict=False):
         _say(f"{ws.relative(path)}: {_RETRY_OUTCOMES[type(outcome).__name__]}")
-    return EXIT_QUARANTINED if any(isinstance(o, Quarantined | Failed) for o in outcomes) else EXIT_OK
+    return EXIT_QUARANTINED if any(isinstance(o, Quarantined | Failed | Stuck) for o in outcomes) else EXIT_OK
 
 
 def _retry_mail(ws: Workspace, settings: Settings, job_ids: list[int]) -> int:
@@ -402,6 +402,7 @@ _FLUSH_WORDS = {
 _RETRY_OUTCOMES = {
     "Accepted": "принят", "Duplicate": "уже был принят, в архиве", "Quarantined": "снова в карантине",
     "Failed": "принят, но выпуск не удался; повторится сам", "Waiting": "ждёт повтора",
+    "Stuck": "выпуск снова не удался; файл остановлен (billdrop status)",
 }
 
 

@@ -139,6 +139,8 @@ class WatchSettings(_Frozen):
     # a committed file whose outputs fail (disk full, a broken template) is retried after rescan_seconds,
     # doubling up to an hour; the operator is told once this many attempts have failed
     output_alert_attempts: int = 3
+    # after this many it is parked as stuck (one more notice) until `billdrop retry`: the queue goes on
+    stuck_after_attempts: int = Field(default=8, ge=1)
 
 
 class BackupSettings(_Frozen):

@@ -30,6 +30,7 @@ class Context:
     """The workspace, its settings and state, the PDF pool, the mail composer and the clock.
 
     `move` moves a file out of work/ (inbox.finish); tests pass one that fails to crash at that step.
+    `progress` is called at each step of work done (the service's watchdog heartbeat).
     """
 
     workspace: Workspace
@@ -41,6 +42,7 @@ class Context:
     mail: MailComposer
     clock: Callable[[], datetime] = local_now
     move: Callable[..., Path] = field(default=inbox.finish)
+    progress: Callable[[], None] = field(default=lambda: None)
 
     def close(self) -> None:
         self.pdf.close()

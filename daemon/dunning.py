@@ -1,6 +1,7 @@
 """Reminding clients of unpaid invoices and managers of overdue clients, once each (shell)."""
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 
 import structlog
@@ -8,14 +9,21 @@ import structlog
 from daemon.context import Context
 from daemon.core.documents import DocumentKind
 from daemon.core.rematch import rematch_payments
-from daemon.core.reminders import due_reminders, overdue_by_manager
+from daemon.core.reminders import InvoiceDue, due_reminders, overdue_by_manager
 from daemon.sources import describe_rematch
-from daemon.store import bank, invoices
+from daemon.store import bank, files, invoices
 from daemon.store import mail as mail_queue
 from daemon.store.documents import document
 from daemon.store.mail import MailJob
 
 log = structlog.get_logger()
+
+
+def invoices_sent(conn: sqlite3.Connection) -> list[InvoiceDue]:
+    """Live invoices with a due date whose file's outputs went out: one failing or stuck was never sent,
+    so it is neither reminded of nor overdue."""
+    undelivered = files.undelivered(conn, DocumentKind.INVOICE.value)
+    return [i for i in invoices.invoices_due(conn) if i.number not in undelivered]
 
 
 def queue_reminders(ctx: Context, today: date) -> int:
@@ -26,7 +34,7 @@ def queue_reminders(ctx: Context, today: date) -> int:
         # payments still waiting for their invoices are matched first: no reminder for a paid invoice
         rematch = rematch_payments(bank.rematch_ledger(conn))
         bank.commit_rematch(conn, rematch)
-        due = invoices.invoices_due(conn)
+        due = invoices_sent(conn)
         plan = due_reminders(due, invoices.reminders_sent(conn), today, settings.days_after_due)
         for reminder in plan.reminders:
             invoice = reminder.invoice

@@ -106,11 +106,14 @@ def quarantine_notice(report: FileReport, report_path: str, sha256: str, compose
 
 
 def outputs_failed_notice(file_name: str, source: str, error: str, attempts: int, sha256: str,
-                          composer: MailComposer, operators: tuple[str, ...]) -> list[MailJob]:
-    """The operator's notice that a committed file's outputs keep failing (sent once per file)."""
+                          composer: MailComposer, operators: tuple[str, ...],
+                          *, stuck: bool = False) -> list[MailJob]:
+    """The operator's notice that a committed file's outputs keep failing, or (`stuck`) that it was parked
+    after its last attempt; each sent once per file."""
     if not operators:
         return []
-    return [composer.job(f"outputs_failed:{sha256}", operators, "outputs_failed.txt.j2", file_name=file_name,
+    name = "outputs_stuck" if stuck else "outputs_failed"
+    return [composer.job(f"{name}:{sha256}", operators, f"{name}.txt.j2", file_name=file_name,
                          source=source, error=error, attempts=attempts)]
 
 

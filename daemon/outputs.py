@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 import structlog
 
@@ -66,6 +67,12 @@ def _contract_key(doc: Document) -> tuple[str, str, date]:
     return doc.contract.number, doc.counterparty.inn, doc.period_start
 
 
+def _write(ctx: Context, path: Path, data: bytes) -> None:
+    """One output file, temp-then-rename; each one written is progress (the watchdog's heartbeat)."""
+    write_atomic(path, data)
+    ctx.progress()
+
+
 def _write_1c_documents(ctx: Context, file: CommittedFile) -> None:
     """One EnterpriseData message per part: the first keeps the plain name, the next add `-p2`, `-p3`…"""
     version = ctx.settings.onec.version
@@ -73,7 +80,7 @@ def _write_1c_documents(ctx: Context, file: CommittedFile) -> None:
         message = render_message(documents, ctx.company, version=version, now=file.committed_at)
         digest = file.sha256[:8] if part == 1 else f"{file.sha256[:8]}-p{part}"
         name = message_file_name(file.source, file.committed_at, digest, version=version)
-        write_atomic(ctx.workspace.outbox("1c") / name, message)
+        _write(ctx, ctx.workspace.outbox("1c") / name, message)
 
 
 def _write_1c_orders(ctx: Context, file: CommittedFile) -> None:
@@ -81,7 +88,7 @@ def _write_1c_orders(ctx: Context, file: CommittedFile) -> None:
     orders = orders_of_file(ctx.store.conn, file.sha256)
     message = render_payment_orders(orders, ctx.company, version=version, now=file.committed_at)
     name = message_file_name(file.source, file.committed_at, file.sha256[:8], version=version)
-    write_atomic(ctx.workspace.outbox("1c") / name, message)
+    _write(ctx, ctx.workspace.outbox("1c") / name, message)
 
 
 def _write_fns(ctx: Context, file: CommittedFile) -> None:
@@ -91,7 +98,7 @@ def _write_fns(ctx: Context, file: CommittedFile) -> None:
             if doc.kind not in EDO_KINDS:
                 continue
             fns = render_fns(doc, ctx.company, now=file.committed_at)
-            write_atomic(ctx.workspace.outbox("edo") / fns.file_name, fns.content)
+            _write(ctx, ctx.workspace.outbox("edo") / fns.file_name, fns.content)
             for problem in fns.problems:
                 log.warning("edo.problem", kind=doc.kind.value, number=doc.number, problem=problem)
 
@@ -100,7 +107,7 @@ def _write_pdfs(ctx: Context, file: CommittedFile) -> None:
     """Every document's PDF in its counterparty's folder documents/<ИНН>/<YYYY-MM>/."""
     for documents in _parts(ctx, file.sha256):
         for doc, pdf in zip(documents, ctx.pdf.render_many(documents, ctx.company), strict=True):
-            write_atomic(ctx.workspace.document_pdf(doc), pdf)
+            _write(ctx, ctx.workspace.document_pdf(doc), pdf)
 
 
 def _write_platform_copies(ctx: Context, file: CommittedFile) -> None:
@@ -108,15 +115,15 @@ def _write_platform_copies(ctx: Context, file: CommittedFile) -> None:
     for documents in _parts(ctx, file.sha256):
         for doc in documents:
             pdf = ctx.workspace.document_pdf(doc).read_bytes()
-            write_atomic(ctx.workspace.outbox("platform") / safe_name(f"{doc.basis}.pdf"), pdf)
+            _write(ctx, ctx.workspace.outbox("platform") / safe_name(f"{doc.basis}.pdf"), pdf)
 
 
 def _write_bank_file(ctx: Context, file: CommittedFile) -> None:
     """Payment orders for the bank client as a 1CClientBankExchange upload file."""
     orders = orders_of_file(ctx.store.conn, file.sha256)
     stem = f"{file.source}_{file.committed_at:%Y%m%d_%H%M%S}_{file.sha256[:8]}"
-    write_atomic(ctx.workspace.outbox("bank") / f"{stem}.txt", render_payment_file(orders, ctx.company,
-                                                                                   now=file.committed_at))
+    _write(ctx, ctx.workspace.outbox("bank") / f"{stem}.txt",
+           render_payment_file(orders, ctx.company, now=file.committed_at))
 
 
 def _queue_client_mails(ctx: Context, file: CommittedFile) -> None:

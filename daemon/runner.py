@@ -68,7 +68,16 @@ class Waiting:
     retry_at: datetime
 
 
-FileOutcome = Accepted | Quarantined | Duplicate | Failed | Waiting
+@dataclass(frozen=True)
+class Stuck:
+    """Committed, its outputs failed `[watch] stuck_after_attempts` times: parked in work/, the operator told;
+    `fresh` is False when it was already stuck and left alone (until `billdrop retry`)."""
+
+    error: str
+    fresh: bool
+
+
+FileOutcome = Accepted | Quarantined | Duplicate | Failed | Waiting | Stuck
 
 
 @dataclass(frozen=True)
@@ -118,8 +127,10 @@ def plan_file(conn: sqlite3.Connection, checked: Checked[Any], file_name: str, s
     return Planned(plan, rows, len(getattr(plan, "skipped", ())))
 
 
-def process_file(path: Path, source: str, ctx: Context, *, retry_now: bool = True) -> FileOutcome:
-    """Process a file claimed into work/; `retry_now=False` (the daemon) lets a failing file's backoff run."""
+def process_file(path: Path, source: str, ctx: Context, *, retry_now: bool = True,
+                 unstick: bool = False) -> FileOutcome:
+    """Process a file claimed into work/; `retry_now=False` (the daemon) lets a failing file's backoff run,
+    `unstick` (`billdrop retry`) puts a stuck file through its outputs again."""
     started = time.monotonic()
     taken = take_input(path, source, ctx.settings, ctx.schemas)
     outcome: FileOutcome
@@ -129,9 +140,9 @@ def process_file(path: Path, source: str, ctx: Context, *, retry_now: bool = Tru
         outcome, rows = quarantine(path, intake, FileReport.for_file(path.name, source, taken.reason), ctx), 0
     else:
         sha256 = taken.sha256
-        outcome, rows = _process(path, taken.data, sha256, source, ctx, retry_now)
-    if isinstance(outcome, Waiting):
-        return outcome
+        outcome, rows = _process(path, taken.data, sha256, source, ctx, retry_now, unstick)
+    if isinstance(outcome, Waiting) or (isinstance(outcome, Stuck) and not outcome.fresh):
+        return outcome  # nothing was done: nothing to log at every rescan
     log.bind(file=display_name(path.name), source=source, sha256=sha256[:12]).info(
         "file.processed",
         outcome=type(outcome).__name__.lower(),
@@ -152,17 +163,15 @@ def take_input(path: Path, source: str, settings: Settings, schemas: Mapping[str
 
 
 def _process(path: Path, data: bytes, sha256: str, source: str, ctx: Context,
-             retry_now: bool) -> tuple[FileOutcome, int]:
+             retry_now: bool, unstick: bool) -> tuple[FileOutcome, int]:
     conn = ctx.store.conn
     status = files.outcome(conn, sha256)
     if status == "done":
         return Duplicate(ctx.move(path, ctx.workspace.archive(source, ctx.clock().date()))), 0
-    if status == "committed":  # crashed or failed after the commit: the outputs again, the numbers stay
-        retry_at = files.retry_at(conn, sha256)
-        if not retry_now and retry_at is not None and retry_at > ctx.clock():
-            return Waiting(retry_at), 0
-        return _finish(path, CommittedFile(source, sha256, files.committed_at(conn, sha256)), 0, ctx), 0
+    if status in ("committed", "stuck"):  # crashed or failed after the commit: outputs again, same numbers
+        return _resume_committed(path, sha256, source, ctx, status == "stuck", retry_now, unstick), 0
     checked = check_file(data, path.name, source, ctx.settings, ctx.schemas)
+    ctx.progress()
     now = ctx.clock()
     if isinstance(checked, Rejected):
         intake = Intake(path.name, sha256, source, checked.rows, now)
@@ -173,13 +182,29 @@ def _process(path: Path, data: bytes, sha256: str, source: str, ctx: Context,
         planned = plan_file(conn, checked, path.name, source, ctx.settings, now.date())
         if isinstance(planned, Planned):
             kind.commit(conn, planned.plan, intake)
+    ctx.progress()
     if isinstance(planned, Rejected):
         return quarantine(path, intake, planned.report, ctx), planned.rows
     kind.describe(planned.plan, display_name(path.name))
     return _finish(path, CommittedFile(source, sha256, now), planned.skipped, ctx), planned.rows
 
 
-def _finish(path: Path, file: CommittedFile, skipped: int, ctx: Context) -> Accepted | Failed:
+def _resume_committed(path: Path, sha256: str, source: str, ctx: Context, stuck: bool, retry_now: bool,
+                      unstick: bool) -> FileOutcome:
+    """A committed file's outputs again, unless its backoff is running or it is stuck and not unstuck."""
+    conn = ctx.store.conn
+    if stuck and not unstick:
+        return Stuck(files.last_error(conn, sha256), fresh=False)
+    if stuck:
+        with ctx.store.transaction() as conn:
+            files.unstick(conn, sha256)
+    retry_at = files.retry_at(conn, sha256)
+    if not retry_now and retry_at is not None and retry_at > ctx.clock():
+        return Waiting(retry_at)
+    return _finish(path, CommittedFile(source, sha256, files.committed_at(conn, sha256)), 0, ctx)
+
+
+def _finish(path: Path, file: CommittedFile, skipped: int, ctx: Context) -> Accepted | Failed | Stuck:
     """Every output, then the original to archive/; a failure is retried with backoff and reported."""
     try:
         write_outputs(ctx, file)
@@ -192,21 +217,26 @@ def _finish(path: Path, file: CommittedFile, skipped: int, ctx: Context) -> Acce
     return Accepted(files.documents(ctx.store.conn, file.sha256), skipped)
 
 
-def _outputs_failed(file: CommittedFile, file_name: str, exc: Exception, ctx: Context) -> Failed:
+def _outputs_failed(file: CommittedFile, file_name: str, exc: Exception, ctx: Context) -> Failed | Stuck:
+    """The failure recorded with its next attempt; the last allowed one parks the file as stuck instead."""
     error = f"{type(exc).__name__}: {exc}"
     now = ctx.clock()
     watch = ctx.settings.watch
+    operators = ctx.settings.mail.operators
     with ctx.store.transaction() as conn:
         count = files.attempts(conn, file.sha256) + 1
         delay = min(watch.rescan_seconds * 2 ** (count - 1), MAX_RETRY_S)
         files.record_failure(conn, file.sha256, error, count, now + timedelta(seconds=delay))
-        if count >= watch.output_alert_attempts and files.mark_alerted(conn, file.sha256):
+        stuck = count >= watch.stuck_after_attempts
+        if stuck:
+            files.record_stuck(conn, file.sha256)
+        if stuck or (count >= watch.output_alert_attempts and files.mark_alerted(conn, file.sha256)):
             notice = outputs_failed_notice(file_name, file.source, error, count, file.sha256, ctx.mail,
-                                           ctx.settings.mail.operators)
+                                           operators, stuck=stuck)
             mail_queue.enqueue(conn, notice, now)
-    log.error("file.outputs_failed", file=file_name, source=file.source, attempts=count, error=error,
-              retry_in_s=delay, exc_info=exc)
-    return Failed(error, count)
+    log.error("file.stuck" if stuck else "file.outputs_failed", file=file_name, source=file.source,
+              attempts=count, error=error, **({} if stuck else {"retry_in_s": delay}), exc_info=exc)
+    return Stuck(error, fresh=True) if stuck else Failed(error, count)
 
 
 def quarantine(path: Path, intake: Intake, report: FileReport, ctx: Context) -> Quarantined:

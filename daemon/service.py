@@ -6,9 +6,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date, datetime
+from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import structlog
 
@@ -20,12 +23,22 @@ from daemon.core.rows import Checked
 from daemon.dunning import queue_reminders
 from daemon.mail_queue import flush_mail
 from daemon.mailer import EmlFolderTransport, SmtpTransport, Transport
-from daemon.runner import Failed, FileOutcome, Quarantined, Waiting, process_file, schema_of, take_input
+from daemon.runner import (
+    Failed,
+    FileOutcome,
+    Quarantined,
+    Stuck,
+    Waiting,
+    process_file,
+    schema_of,
+    take_input,
+)
 from daemon.sources import KINDS
 from daemon.watcher import InboxWatcher, ReadyFile, WatchedFolder
 from daemon.workspace import Workspace
 
 log = structlog.get_logger()
+T = TypeVar("T")
 REMIND_EVERY_S = 3600.0   # reminders are keyed by invoice and level, so re-running them sends nothing twice
 # Files ready together are taken in dependency order: acceptances need their payouts' acts, statements
 # the invoices they pay.
@@ -45,21 +58,23 @@ def flush(ctx: Context, transport: Transport) -> dict[str, int]:
     return flush_mail(ctx.store, ctx.workspace.root, ctx.settings.mail, transport, ctx.clock)
 
 
-def resume_work(ctx: Context, *, retry_now: bool = True) -> list[FileOutcome]:
-    """Finish files a previous run left in work/ (claimed, maybe committed, not archived)."""
+def resume_work(ctx: Context, *, retry_now: bool = True) -> list[FileOutcome | None]:
+    """Finish files a previous run left in work/ (claimed, maybe committed, not archived); stuck ones
+    are left alone. None: a file that failed (logged), the others went on."""
     outcomes = []
     # every entry: a symlink or FIFO claimed before a crash is quarantined, never skipped
     left = (ReadyFile(source, path) for source in ctx.settings.sources
             for path in ctx.workspace.work(source).iterdir())
     for ready in processing_order(ctx, left):
-        outcome = process_file(ready.path, ready.source, ctx, retry_now=retry_now)
-        if not isinstance(outcome, Waiting):
+        outcome = _guarded("file.failed",
+                           partial(process_file, ready.path, ready.source, ctx, retry_now=retry_now))
+        if not isinstance(outcome, Waiting | Stuck):
             log.info("file.resumed", file=ready.path.name, source=ready.source)
         outcomes.append(outcome)
     return outcomes
 
 
-def process_inboxes(ctx: Context) -> list[FileOutcome]:
+def process_inboxes(ctx: Context) -> list[FileOutcome | None]:
     """Claim and process every file now in the inboxes, as one batch in processing order."""
     outcomes = resume_work(ctx)
     waiting = (
@@ -71,7 +86,7 @@ def process_inboxes(ctx: Context) -> list[FileOutcome]:
     for ready in processing_order(ctx, waiting):
         claimed = inbox.claim(ready.path, ctx.workspace.work(ready.source))
         if claimed is not None:
-            outcomes.append(process_file(claimed, ready.source, ctx))
+            outcomes.append(_guarded("file.failed", partial(process_file, claimed, ready.source, ctx)))
     return outcomes
 
 
@@ -107,7 +122,7 @@ def _mtime(path: Path) -> float:
 
 
 def run_once(ws: Workspace, settings: Settings, clock: Callable[[], datetime] = local_now) -> int:
-    """`billdrop process`: 0 when every file was accepted, 1 when any was quarantined or failed."""
+    """`billdrop process`: 0 when every file was accepted, 1 when any was quarantined, failed or stuck now."""
     ctx = build_context(ws, settings, clock)
     ctx.pdf.start()  # workers load WeasyPrint while the first file is read and validated
     try:
@@ -115,7 +130,8 @@ def run_once(ws: Workspace, settings: Settings, clock: Callable[[], datetime] = 
         flush(ctx, mail_transport(ws, settings))
     finally:
         ctx.close()
-    return 1 if any(isinstance(o, Quarantined | Failed) for o in outcomes) else 0
+    return 1 if any(o is None or isinstance(o, Quarantined | Failed) or (isinstance(o, Stuck) and o.fresh)
+                    for o in outcomes) else 0
 
 
 def remind_once(ws: Workspace, settings: Settings, clock: Callable[[], datetime] = local_now) -> int:
@@ -140,11 +156,62 @@ def sd_notify(state: str) -> None:
         sock.sendto(state.encode(), address)
 
 
+class Heartbeat:
+    """The systemd watchdog fed from progress, not from loop iterations: a thread sends WATCHDOG=1 every
+    quarter of WatchdogSec as long as the last `beat` (a loop turn, an output written, a mail tried) is
+    less than WatchdogSec old. A long file keeps the service alive; a step hung for WatchdogSec stops the
+    pings, and systemd restarts the service one WatchdogSec later. No watchdog asked for: no thread."""
+
+    def __init__(self, watchdog_s: float | None) -> None:
+        self.watchdog_s = watchdog_s
+        self._last = time.monotonic()
+        self._stop = threading.Event()
+
+    @classmethod
+    def from_environment(cls) -> Heartbeat:
+        """WatchdogSec as systemd passes it (WATCHDOG_USEC, for our pid when WATCHDOG_PID is set)."""
+        usec, pid = os.environ.get("WATCHDOG_USEC"), os.environ.get("WATCHDOG_PID")
+        if not usec or (pid and pid != str(os.getpid())):
+            return cls(None)
+        return cls(int(usec) / 1e6)
+
+    def beat(self) -> None:
+        self._last = time.monotonic()
+
+    def start(self) -> None:
+        if self.watchdog_s:
+            threading.Thread(target=self._ping, args=(self.watchdog_s,), name="watchdog", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _ping(self, watchdog_s: float) -> None:
+        while not self._stop.wait(watchdog_s / 4):
+            if time.monotonic() - self._last < watchdog_s:
+                sd_notify("WATCHDOG=1")
+
+
+class _BeatingTransport:
+    """A transport that counts each mail tried as progress: a slow relay is not a hung service."""
+
+    def __init__(self, transport: Transport, beat: Callable[[], None]) -> None:
+        self.delivery = transport.delivery
+        self._transport, self._beat = transport, beat
+
+    def send(self, message: EmailMessage) -> str:
+        self._beat()
+        try:
+            return self._transport.send(message)
+        finally:
+            self._beat()
+
+
 def serve(ws: Workspace, settings: Settings, stop: threading.Event, *, mail_every_s: float = 30.0) -> int:
     """`billdrop run`: watch the inboxes until `stop` is set; SIGTERM lets the current file finish."""
-    ctx = build_context(ws, settings)
+    heartbeat = Heartbeat.from_environment()
+    ctx = replace(build_context(ws, settings), progress=heartbeat.beat)
     ctx.pdf.start()
-    transport = mail_transport(ws, settings)
+    transport = _BeatingTransport(mail_transport(ws, settings), heartbeat.beat)
     watcher = InboxWatcher(
         {
             name: WatchedFolder(ws.inbox(name), polling=conf.polling)
@@ -155,12 +222,13 @@ def serve(ws: Workspace, settings: Settings, stop: threading.Event, *, mail_ever
     )
     watcher.start()
     sd_notify("READY=1")
+    heartbeat.start()
     log.info("service.started", workspace=str(ws.root), sources=list(settings.sources))
     next_mail = next_retry = next_remind = 0.0
     try:
         while not stop.is_set():
             ctx.store.verify()  # state.sqlite deleted or replaced: StoreLostError stops the service
-            sd_notify("WATCHDOG=1")
+            heartbeat.beat()
             batch = processing_order(ctx, watcher.get_batch(timeout=1.0))
             for ready in batch:
                 if stop.is_set():  # SIGTERM: the current file finishes, the rest wait in the inbox
@@ -180,6 +248,7 @@ def serve(ws: Workspace, settings: Settings, stop: threading.Event, *, mail_ever
                 _guarded("mail.flush_failed", lambda: flush(ctx, transport))
                 next_mail = now + mail_every_s
     finally:
+        heartbeat.stop()
         watcher.stop()
         ctx.close()
         log.info("service.stopped")
@@ -192,9 +261,10 @@ def _handle(source: str, path: Path, ctx: Context) -> None:
         _guarded("file.failed", lambda: process_file(claimed, source, ctx))
 
 
-def _guarded(event: str, func: Callable[[], Any]) -> None:
+def _guarded(event: str, func: Callable[[], T]) -> T | None:
     """Environment failures (disk, SMTP, DB) are logged and retried later; the service keeps running."""
     try:
-        func()
+        return func()
     except Exception:
         log.exception(event)
+        return None

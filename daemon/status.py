@@ -1,4 +1,4 @@
-"""`billdrop status`: files, quarantine, unpaid and overdue invoices, unmatched payments, mail (shell).
+"""`billdrop status`: files (failing, stuck), quarantine, unpaid and overdue invoices, payments, mail (shell).
 
 `collect_status` gives the machine form (`status --json`, the API: English keys, ISO dates, sums as
 strings, mail times in UTC); `format_status` the table people read, all in Russian.
@@ -16,6 +16,7 @@ from daemon.core.documents import DocumentKind
 from daemon.core.formats import format_date, format_roubles, month_name, plural, plural_word
 from daemon.core.report import display_name, is_sidecar
 from daemon.core.sources.bank import invoice_status
+from daemon.dunning import invoices_sent
 from daemon.mailer import CONTROL_CHARACTER
 from daemon.store import Store, cancellations, files, invoices, mail
 from daemon.store import charges as store_charges
@@ -24,13 +25,14 @@ from daemon.workspace import Workspace
 INVOICE_FORMS = ("счёт", "счёта", "счетов")
 ATTEMPT_FORMS = ("попытка", "попытки", "попыток")
 FILE_OUTCOMES = {"done": "обработаны", "committed": "приняты, выпуск не закончен",
-                 "quarantined": "в карантине"}
+                 "quarantined": "в карантине", "stuck": "остановлены"}
 _CONTROL = re.compile(CONTROL_CHARACTER)
 
 
 def collect_status(ws: Workspace, store: Store, today: date) -> dict:
     conn = store.conn
-    due = invoices.invoices_due(conn)
+    due = invoices_sent(conn)
+    failing = files.failing(conn)
     open_invoices = [
         {"number": i.number, "inn": i.inn, "client": i.client_name, "due": i.due_date.isoformat(),
          "total": str(i.total), "paid": str(i.paid), "outstanding": str(i.outstanding),
@@ -49,8 +51,10 @@ def collect_status(ws: Workspace, store: Store, today: date) -> dict:
         "failing": [
             {"file": f.name, "source": f.source, "attempts": f.attempts, "error": f.last_error,
              "retry_at": f.retry_at.isoformat() if f.retry_at else None}
-            for f in files.failing(conn)
+            for f in failing if not f.stuck
         ],
+        "stuck": [{"file": f.name, "source": f.source, "attempts": f.attempts, "error": f.last_error}
+                  for f in failing if f.stuck],
         "quarantine": quarantine,
         "invoices": {
             status: {
@@ -119,6 +123,9 @@ def format_status(status: dict) -> str:
     lines += [f"  {f['file']} ({f['source']}): {plural(f['attempts'], *ATTEMPT_FORMS)}, {f['error']}"
               + (f"; следующая в {_date_time(f['retry_at'])}" if f["retry_at"] else "")
               for f in status["failing"]]
+    lines += ["", f"Остановлены, ждут исправления и billdrop retry: {len(status['stuck'])}"]
+    lines += [f"  {f['file']} ({f['source']}): {plural(f['attempts'], *ATTEMPT_FORMS)}, {f['error']}"
+              for f in status["stuck"]]
     lines += ["", f"В карантине: {len(status['quarantine'])}"]
     lines += [f"  {name}" for name in status["quarantine"]]
     lines += ["", "Счета:"]

@@ -1,4 +1,10 @@
-"""The files billdrop has seen: committed, done or quarantined, and the retries of failing outputs (shell)."""
+"""The files billdrop has seen (committed, done, quarantined or stuck) and the retries of failing outputs
+(shell).
+
+A committed file whose outputs keep failing is retried with backoff, then parked as `stuck`: it stays in
+work/, is left alone until `billdrop retry` puts it back (`unstick`), and its documents count as not
+delivered (no reminder, not overdue in `status`).
+"""
 from __future__ import annotations
 
 import sqlite3
@@ -21,13 +27,14 @@ class Intake:
 
 @dataclass(frozen=True)
 class FailingFile:
-    """A committed file whose outputs keep failing: retried with backoff, shown in `status`."""
+    """A committed file whose outputs keep failing: retried with backoff, or stuck; shown in `status`."""
 
     name: str
     source: str
     attempts: int
     last_error: str
     retry_at: datetime | None
+    stuck: bool
 
 
 def outcome(conn: sqlite3.Connection, sha256: str) -> str | None:
@@ -82,9 +89,38 @@ def record_failure(conn: sqlite3.Connection, sha256: str, error: str, count: int
     )
 
 
+def record_stuck(conn: sqlite3.Connection, sha256: str) -> None:
+    """Parked after its last allowed attempt: no retry is due until the operator's `billdrop retry`."""
+    conn.execute("UPDATE files SET outcome = 'stuck', retry_at = NULL WHERE sha256 = ?", (sha256,))
+
+
+def unstick(conn: sqlite3.Connection, sha256: str) -> None:
+    """A stuck file back to committed with its attempts counted afresh (the operator fixed the cause)."""
+    conn.execute(
+        "UPDATE files SET outcome = 'committed', attempts = 0, retry_at = NULL, alerted = 0 "
+        "WHERE sha256 = ? AND outcome = 'stuck'",
+        (sha256,),
+    )
+
+
+def undelivered(conn: sqlite3.Connection, kind: str) -> set[str]:
+    """Numbers of documents of `kind` whose file's outputs have not all been written (failing or stuck)."""
+    rows = conn.execute(
+        "SELECT d.number FROM documents d JOIN files f ON f.sha256 = d.file_sha256 "
+        "WHERE d.kind = ? AND f.outcome IN ('committed', 'stuck')",
+        (kind,),
+    )
+    return {number for (number,) in rows}
+
+
 def retry_at(conn: sqlite3.Connection, sha256: str) -> datetime | None:
     row = conn.execute("SELECT retry_at FROM files WHERE sha256 = ?", (sha256,)).fetchone()
     return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+
+def last_error(conn: sqlite3.Connection, sha256: str) -> str:
+    row = conn.execute("SELECT last_error FROM files WHERE sha256 = ?", (sha256,)).fetchone()
+    return str(row[0] or "") if row else ""
 
 
 def mark_alerted(conn: sqlite3.Connection, sha256: str) -> bool:
@@ -95,12 +131,13 @@ def mark_alerted(conn: sqlite3.Connection, sha256: str) -> bool:
 
 def failing(conn: sqlite3.Connection) -> list[FailingFile]:
     rows = conn.execute(
-        "SELECT name, source, attempts, last_error, retry_at FROM files "
-        "WHERE outcome = 'committed' AND attempts > 0 ORDER BY committed_at, name"
+        "SELECT name, source, attempts, last_error, retry_at, outcome FROM files "
+        "WHERE outcome IN ('committed', 'stuck') AND attempts > 0 ORDER BY committed_at, name"
     )
     return [
-        FailingFile(name, source, attempts, error or "", datetime.fromisoformat(when) if when else None)
-        for name, source, attempts, error, when in rows
+        FailingFile(name, source, attempts, error or "", datetime.fromisoformat(when) if when else None,
+                    outcome == "stuck")
+        for name, source, attempts, error, when, outcome in rows
     ]
 
 

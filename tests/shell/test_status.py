@@ -48,6 +48,7 @@ STATUS = {
     "files": {"done": 3, "quarantined": 1},
     "failing": [{"file": "month.csv", "source": "charges", "attempts": 3, "error": "OSError: No space left",
                  "retry_at": "2026-12-02T11:00:00"}],
+    "stuck": [],
     "quarantine": ["quarantine/charges/bad.csv"],
     "cancelled": [],
     "invoices": {"unpaid": {"count": 1, "outstanding": "1000.00"},
