@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from daemon.core.cancellations import KIND_NAMES
 from daemon.core.documents import DocumentKind
-from daemon.core.formats import format_date, format_roubles, month_name, plural, plural_word
+from daemon.core.formats import format_date, format_roubles, month_name, plural, plural_word, shortened
 from daemon.core.report import display_name, is_sidecar
 from daemon.core.sources.bank import invoice_status
 from daemon.dunning import invoices_sent
@@ -27,6 +27,7 @@ ATTEMPT_FORMS = ("попытка", "попытки", "попыток")
 FILE_OUTCOMES = {"done": "обработаны", "committed": "приняты, выпуск не закончен",
                  "quarantined": "в карантине", "stuck": "остановлены"}
 _CONTROL = re.compile(CONTROL_CHARACTER)
+SUBJECT_SHOWN = 60   # characters of a failed mail's subject in the table
 
 
 def collect_status(ws: Workspace, store: Store, today: date) -> dict:
@@ -159,7 +160,7 @@ def _mail_lines(queue: dict) -> list[str]:
         lines.append(f"    ждут повтора после ошибки: {len(waiting)}, ближайшая попытка "
                      f"{_date_time(min(p['next_attempt_at'] for p in waiting))}; {waiting[0]['error']}")
     lines.append(f"  ошибки: {queue['failed']}")
-    lines += [f"    № {p['id']} → {', '.join(p['to'])} «{_short(p['subject'])}»: "
+    lines += [f"    № {p['id']} → {', '.join(p['to'])} «{shortened(p['subject'], SUBJECT_SHOWN)}»: "
               f"{plural(p['attempts'], *ATTEMPT_FORMS)}, {p['error']}" for p in failed]
     unaddressed = queue["without_email"]
     lines.append(f"  клиенты без e-mail: {len({u['inn'] for u in unaddressed})}")
@@ -167,10 +168,6 @@ def _mail_lines(queue: dict) -> list[str]:
               + ", ".join(f"{KIND_NAMES[DocumentKind(d['kind'])]} № {d['number']}" for d in u["documents"])
               for u in unaddressed]
     return lines
-
-
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _roubles(amount: str) -> str:

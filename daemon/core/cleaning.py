@@ -5,6 +5,7 @@ import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from daemon.core.formats import shortened
 from daemon.core.money import NO_VAT, VatRate
 
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2007]+")
@@ -60,8 +61,7 @@ def clean_text(text: str) -> str:
 
 def shown(text: str, limit: int = 200) -> str:
     """A cell as a report shows it: control and invisible characters as escapes («\\x01»), cut at `limit`."""
-    escaped = _UNPRINTABLE.sub(lambda m: repr(m[0])[1:-1], text)
-    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
+    return shortened(_UNPRINTABLE.sub(lambda m: repr(m[0])[1:-1], text), limit)
 
 
 def parse_decimal(text: str) -> Decimal:

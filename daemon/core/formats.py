@@ -25,6 +25,11 @@ MONTHS_GENITIVE = (
 )
 
 
+def shortened(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, the last one «…» when anything was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def format_money(amount: Decimal | int) -> str:
     """«10 632,67»: half-up to kopecks, no-break spaces in thousands, a decimal comma, «-» if negative."""
     if isinstance(amount, float):

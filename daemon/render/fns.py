@@ -25,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from lxml import etree
 
 from daemon.core.documents import Document, DocumentKind
+from daemon.core.formats import shortened
 from daemon.core.money import VatRate, to_kopecks
 from daemon.core.names import PersonName, parse_person_name, person_name
 from daemon.core.records import Company, Counterparty, LegalForm
@@ -234,10 +235,6 @@ def _write_vat(parent: etree._Element, tag: str, exempt: bool, amount: Decimal) 
         _text(node, "СумНал", _money(amount))
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _write_table(body: etree._Element, document: Document) -> None:
     """ТаблСчФакт: one СведТов per line (a service), then totals that are the sums of the lines."""
     table = _el(body, "ТаблСчФакт")
@@ -247,7 +244,7 @@ def _write_table(body: etree._Element, document: Document) -> None:
             table,
             "СведТов",
             НомСтр=str(line.position),
-            НаимТов=_cut(line.text, ITEM_NAME_LIMIT),
+            НаимТов=shortened(line.text, ITEM_NAME_LIMIT),
             ОКЕИ_Тов=okei_code(unit),
             НаимЕдИзм=unit,
             КолТов=_measure(line.quantity),
