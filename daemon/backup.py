@@ -16,7 +16,7 @@ import structlog
 
 from daemon.config import BackupSettings
 from daemon.store import Store, StoreLostError
-from daemon.workspace import Workspace
+from daemon.workspace import Workspace, temp_path
 
 log = structlog.get_logger()
 DAILY = re.compile(r"state-\d{4}-\d{2}-\d{2}\.sqlite")
@@ -35,7 +35,7 @@ def daily_path(ws: Workspace, day: date) -> Path:
 def copy_database(source: sqlite3.Connection, target: Path) -> None:
     """An online copy of `source` at `target`, checked, written to a temp name then renamed."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp = temp_path(target)
     try:
         copy = sqlite3.connect(tmp)
         try:

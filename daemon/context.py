@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import structlog
+
 from daemon import inbox
 from daemon.config import STATEMENT_SCHEMA, ConfigError, Settings, resource_dir
 from daemon.core.records import Company
@@ -14,10 +16,12 @@ from daemon.core.schema import SourceSchema, parse_schema
 from daemon.mail_queue import MailComposer, mail_templates
 from daemon.render.pdf import PdfPool
 from daemon.store import Store
-from daemon.workspace import Workspace
+from daemon.workspace import Workspace, remove_stale_temps
 
 # The `record` a kind's TOML schema must declare (a bank statement has its own reader, no schema).
 SCHEMA_RECORD = {"charges": "charge", "payouts": "payout", "acceptances": "acceptance"}
+
+log = structlog.get_logger()
 
 
 def local_now() -> datetime:
@@ -77,6 +81,8 @@ def build_context(ws: Workspace, settings: Settings, clock: Callable[[], datetim
     templates = resource_dir(ws.root, "templates")
     schemas = load_schemas(resource_dir(ws.root, "inbox_schemas"), settings)
     ws.create(list(settings.sources))
+    for stale in remove_stale_temps(ws):
+        log.info("workspace.stale_temp_removed", path=ws.relative(stale))
     company = settings.company.to_company()
     return Context(
         workspace=ws,

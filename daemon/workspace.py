@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -94,10 +95,41 @@ PDF_PREFIX = {
 }
 
 
+_TEMP_NAME = re.compile(r"^\..+\.([0-9]+)\.tmp$")
+
+
+def temp_path(path: Path) -> Path:
+    """Where `path` is written before the rename that makes it whole: «.name.<writer's pid>.tmp»."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def remove_stale_temps(ws: Workspace) -> list[Path]:
+    """Temp files of writers that are gone (a process killed mid-write, with its PDF workers): removed, so
+    a crash leaves no half-written file among the outputs. A living writer's temp files are kept."""
+    stale = []
+    for folder in ("documents", "outbox", "mail", "quarantine", "backups"):
+        for path in (ws.root / folder).rglob(".*.tmp"):
+            found = _TEMP_NAME.match(path.name)
+            if found and not _running(int(found[1])):
+                path.unlink(missing_ok=True)
+                stale.append(path)
+    return stale
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temp file beside `path`, fsync, then rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temp_path(path)
     try:
         with open(tmp, "wb") as handle:
             handle.write(data)

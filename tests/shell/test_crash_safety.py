@@ -16,6 +16,7 @@ from email.parser import BytesParser
 import pytest
 
 from benchmarks.generate import charges_csv
+from daemon.cli import main
 from tests.workspaces import ROOT, files_in, make_workspace
 
 pytestmark = pytest.mark.slow
@@ -91,3 +92,19 @@ def test_sigkill_at_random_points_over_fifty_files_changes_nothing(tmp_path):
     assert _process(crashed).wait(timeout=300) == 0
     assert kills == 12 and killed_mid_file >= 6, f"{killed_mid_file} of {kills} kills landed in a file"
     assert _snapshot(crashed) == expected
+
+
+def test_a_restart_removes_the_temp_files_of_writers_killed_mid_write(tmp_path):
+    """A PDF worker killed mid-write (it dies with the daemon) leaves «.x.pdf.<pid>.tmp»; the next start
+    removes it, and keeps the temp files of writers still running."""
+    ws = make_workspace(tmp_path / "ws")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    folder = ws.root / "documents" / "6600000010" / "2022-01"
+    folder.mkdir(parents=True)
+    stale = folder / f".Счет_2201-00002.pdf.{dead.pid}.tmp"
+    living = folder / f".Акт_2201-00001.pdf.{os.getpid()}.tmp"
+    for path in (stale, living):
+        path.write_bytes(b"%PDF-1.7 half")
+    assert main(["process", "-w", str(ws.root)]) == 0
+    assert not stale.exists() and living.exists()
